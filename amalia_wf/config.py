@@ -1,0 +1,118 @@
+"""Config loading and validation, shared by the Snakefile and the tests.
+
+Validation happens once, before Snakemake builds the DAG, so a bad value never costs a job.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+RAW_DIR = "results/data/raw"
+DOWNLOAD_DIR = "results/data/download"
+
+
+class ConfigError(ValueError):
+    """A config value that cannot be used; the message names the key."""
+
+
+def _key(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "<root>"
+
+
+def load_schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def validate(config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") -> None:
+    """Raise ConfigError naming the first offending key (schema, then files that must exist)."""
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), _key(e.absolute_path)))
+    if errors:
+        err = errors[0]
+        raise ConfigError(f"config key {_key(err.absolute_path)}: {err.message}")
+    for key, path in _required_files(config):
+        if not (Path(base_dir) / path).exists():
+            raise ConfigError(f"config key {key}: file not found: {path}")
+    for i, coll in enumerate(config["data"]["collections"]):
+        if "paths" in coll and not collection_files(coll, base_dir):
+            raise ConfigError(
+                f"config key data.collections.{i}.paths: no file matches {coll['paths']!r}"
+                " (are the archives there, and is every $VARIABLE in the pattern set?)"
+            )
+    names = [c["name"] for c in config["data"]["collections"]]
+    if len(set(names)) != len(names):
+        raise ConfigError("config key data.collections: collection names must be unique")
+
+
+def _required_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    data = config["data"]
+    out = []
+    for i, coll in enumerate(data["collections"]):
+        if "urls" in coll:
+            out.append((f"data.collections.{i}.urls", coll["urls"]))
+    lid = data["language_id"]["model"]
+    if not lid.startswith(("bundled:", "hub:")):
+        out.append(("data.language_id.model", lid))
+    return out
+
+
+def collection_files(coll: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") -> list[str]:
+    """The sorted input files of one collection; the order defines document keys, so it must be stable."""
+    name = coll["name"]
+    if "synthetic" in coll:
+        return [f"{RAW_DIR}/{name}/synthetic-{i:05d}.warc.gz" for i in range(coll["synthetic"]["files"])]
+    if "urls" in coll:
+        return [f"{DOWNLOAD_DIR}/{name}/{entry.filename}" for entry in url_manifest(Path(base_dir) / coll["urls"])]
+    # Environment variables let one config name a site-specific archive root ($ARQUIVO_WARC_ROOT).
+    patterns = [os.path.expandvars(p) for p in (coll["paths"] if isinstance(coll["paths"], list) else [coll["paths"]])]
+    files: set[str] = set()
+    for pattern in patterns:
+        matches = glob.glob(os.path.join(base_dir, pattern), recursive=True)
+        files.update(m if os.path.isabs(pattern) else os.path.relpath(m, base_dir) for m in matches)
+    return sorted(files)
+
+
+@dataclass(frozen=True)
+class UrlEntry:
+    url: str
+    sha256: str
+
+    @property
+    def filename(self) -> str:
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def url_manifest(path: Path) -> list[UrlEntry]:
+    """A TSV of `url<TAB>sha256` lines (header optional), as published with a WARC collection."""
+    entries = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, row in enumerate(csv.reader(f, delimiter="\t"), start=1):
+            if not row or row[0].startswith("#") or row[0] == "url":
+                continue
+            if len(row) != 2 or not re.fullmatch(r"[0-9a-fA-F]{64}", row[1]):
+                raise ConfigError(f"{path}:{lineno}: expected 'url<TAB>sha256', got {row!r}")
+            entries.append(UrlEntry(row[0], row[1].lower()))
+    names = [e.filename for e in entries]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path}: two URLs end in the same file name")
+    return entries
+
+
+def shards(files: list[str], files_per_shard: int) -> list[list[str]]:
+    """Contiguous groups of the sorted file list, so document order never depends on the grouping."""
+    return [files[i : i + files_per_shard] for i in range(0, len(files), files_per_shard)]
+
+
+def collection_index(config: Mapping[str, Any]) -> dict[str, int]:
+    return {c["name"]: i for i, c in enumerate(config["data"]["collections"])}

@@ -1,0 +1,142 @@
+"""One data job: a group of WARC/ARC files -> cleaned pt-PT documents, exclusions and stats."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict
+from typing import Any
+
+from datatrove.pipeline.formatters import FTFYFormatter, SymbolLinesFormatter
+from tldextract import TLDExtract
+
+from amalia_wf.data.extract import ExtractionTimeout, Extractor
+from amalia_wf.data.funnel import Funnel
+from amalia_wf.data.langid import LanguageId
+from amalia_wf.data.minhash import SignatureWriter, Signer
+from amalia_wf.data.pii import PiiMasker
+from amalia_wf.data.text_filters import QUALITY_FILTERS, clean_lines, word_splitter
+from amalia_wf.data.urls import UrlRules
+from amalia_wf.data.warc import HtmlRecord, ReadCounts, read_html_records
+from amalia_wf.io import write_json, write_jsonl_gz
+
+log = logging.getLogger(__name__)
+
+LANG_BINS = 20  # language-score histogram resolution (0.05 wide bins)
+
+
+class ShardProcessor:
+    """Holds the loaded models and filters; `run` processes one shard."""
+
+    def __init__(self, data_cfg: Mapping[str, Any]) -> None:
+        self.cfg = data_cfg
+        self.urls = UrlRules(data_cfg["url_filter"])
+        self.extractor = Extractor(data_cfg["extraction"])
+        self.lid = LanguageId(data_cfg["language_id"])
+        self.words = word_splitter(data_cfg["filters"]["word_tokenizer"])
+        self.ftfy = FTFYFormatter()
+        self.pii = PiiMasker(data_cfg["pii"])
+        self.symbol_lines = SymbolLinesFormatter()
+        self.signer = Signer(data_cfg["minhash"]["collection"])
+        self.domains = TLDExtract(suffix_list_urls=())
+
+    def documents(
+        self, record: HtmlRecord, funnel: Funnel, excluded: list[dict[str, Any]], lang_hist: dict[str, list[int]]
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the record's document if it survives every filter; otherwise log why it did not."""
+        meta: dict[str, Any] = {"url": record.url, "date": record.date, "source": record.source, "doc_key": record.doc_key}
+        values: dict[str, float] = {}
+
+        def drop(stage: str, reason: str, text: str) -> None:
+            funnel.drop(stage, reason)
+            excluded.append({"id": record.record_id, "stage": stage, "reason": reason, "text": text, "metadata": meta | {"filter_values": values}})
+
+        text = record.html
+        funnel.enter("url_filter", len(text))
+        if reason := self.urls.reason(record.url):
+            return drop("url_filter", reason, "")
+        funnel.leave("url_filter", len(text))
+
+        funnel.enter("extraction", len(text))
+        try:
+            meta["title"], text = self.extractor.extract(record.html)
+        except ExtractionTimeout:
+            return drop("extraction", "timeout", "")
+        if not text.strip():
+            return drop("extraction", "no_main_text", "")
+        funnel.leave("extraction", len(text))
+
+        line_cfg = self.cfg["line_cleanup"]
+        funnel.enter("line_cleanup", len(text))
+        text = clean_lines(text, line_cfg["min_letters"], line_cfg["drop_repeated"])
+        if not text:
+            return drop("line_cleanup", "empty", text)
+        funnel.leave("line_cleanup", len(text))
+
+        lid_cfg = self.cfg["language_id"]
+        funnel.enter("language_id", len(text))
+        meta["language"], meta["language_score"] = self.lid.predict(text)
+        hist = lang_hist.setdefault(meta["language"] if meta["language"] == lid_cfg["label"] else "other", [0] * LANG_BINS)
+        hist[min(int(meta["language_score"] * LANG_BINS), LANG_BINS - 1)] += 1
+        if meta["language"] != lid_cfg["label"]:
+            return drop("language_id", meta["language"], text)
+        if meta["language_score"] <= lid_cfg["threshold"]:
+            return drop("language_id", "low_score", text)
+        funnel.leave("language_id", len(text))
+
+        words = self.words(text)
+        for name, check in QUALITY_FILTERS:
+            funnel.enter(name, len(text))
+            reason, measured = check(text, words, self.cfg["filters"][name])
+            values.update({k: round(v, 4) for k, v in measured.items()})
+            if reason:
+                return drop(name, reason, text)
+            funnel.leave(name, len(text))
+
+        funnel.enter("ftfy", len(text))
+        text = self.ftfy.format(text)
+        funnel.leave("ftfy", len(text))
+        funnel.enter("pii", len(text))
+        text, meta["pii_phones"] = self.pii.mask(text)
+        funnel.leave("pii", len(text))
+        funnel.enter("symbol_lines", len(text))
+        text = self.symbol_lines.format(text)
+        if not text.strip():
+            return drop("symbol_lines", "empty", text)
+        funnel.leave("symbol_lines", len(text))
+        meta["filter_values"] = values
+        yield {"id": record.record_id, "text": text, "metadata": meta}
+
+    def run(self, collection: str, files: list[tuple[int, str]], out: Mapping[str, str]) -> dict[str, Any]:
+        """Process (file index, path) pairs; write docs, exclusions, signatures and stats to `out`."""
+        counts = ReadCounts()
+        funnel = Funnel()
+        excluded: list[dict[str, Any]] = []
+        lang_hist: dict[str, list[int]] = {}
+        domains: Counter[str] = Counter()
+        sigs = SignatureWriter(self.signer)
+
+        def kept() -> Iterator[dict[str, Any]]:
+            for file_index, path in files:
+                for record in read_html_records(path, file_index, counts):
+                    for doc in self.documents(record, funnel, excluded, lang_hist):
+                        doc["metadata"]["collection"] = collection
+                        domains[self.domains(doc["metadata"]["url"]).top_domain_under_public_suffix or "?"] += 1
+                        sigs.add(doc["metadata"]["doc_key"], doc["text"])
+                        yield doc
+
+        n_docs = write_jsonl_gz(out["docs"], kept())
+        write_jsonl_gz(out["excluded"], excluded)
+        sigs.write(out["signatures"])
+        stats = {
+            "collection": collection,
+            "files": [path for _, path in files],
+            "read": asdict(counts),
+            "kept": n_docs,
+            "funnel": funnel.to_json(),
+            "language_histogram": lang_hist,
+            "domains": dict(sorted(domains.items())),
+        }
+        write_json(out["stats"], stats)
+        return stats

@@ -1,0 +1,53 @@
+"""Shared fixtures: copies of the workflow in temporary directories, and runs of it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "report", "envs", "profiles", "amalia_wf")
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def make_workdir(dst: Path, overrides: dict | None = None) -> Path:
+    """A fresh copy of the workflow (not of results/), optionally with a config override file."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = REPO / part
+        if src.is_dir():
+            shutil.copytree(src, dst / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dst / part)
+    if overrides is not None:
+        (dst / "override.yaml").write_text(yaml.safe_dump(overrides))
+    return dst
+
+
+def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
+    extra = ["--configfile", "override.yaml"] if (workdir / "override.yaml").exists() else []
+    return [SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", *extra, *args]
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(snakemake_cmd(workdir, *args), cwd=workdir, capture_output=True, text=True, timeout=1200)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded default, run once to completion; tests only read it."""
+    workdir = make_workdir(tmp_path_factory.mktemp("default"))
+    run_snakemake(workdir)
+    return workdir
