@@ -8,6 +8,15 @@ configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    collection="|".join(map(re.escape, COLLECTIONS)),
+    shard=r"\d{5}",
+    label="|".join(LABELS),
+    index=r"\d{5}",
+
+
 include: "rules/data.smk"
 
 

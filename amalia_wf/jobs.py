@@ -1,10 +1,21 @@
-"""What every job script does first: send all logging to the rule's log file."""
+"""What every job script does first: offline switches, and all logging to the rule's log file."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+
+def setup(smk: Any) -> None:
+    """Call before importing anything that reads the Hugging Face environment at import time."""
+    if smk.config["offline"]:
+        # The embedded default must never reach a hub, even for a cached lookup.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["HF_DATASETS_OFFLINE"] = "1"
+    log_to(smk.log[0])
 
 
 def log_to(path: str) -> None:

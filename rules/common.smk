@@ -1,11 +1,10 @@
 # Config validation, environment and input functions shared by every stage.
-import os
 import re
 import sys
 
-# Scripts and jobs (local, conda or Slurm) import the project package from the checkout.
+# The Snakefile imports the project package from the checkout; job scripts do the same
+# through amalia_wf's own location (see scripts/), so no environment variable is needed.
 sys.path.insert(0, workflow.basedir)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 
 from amalia_wf.config import ConfigError, collection_files, collection_index, shards, validate
 
@@ -13,10 +12,6 @@ try:
     validate(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
-
-if config["offline"]:
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 # Kept in step with amalia_wf.data.quality.LABELS (a test checks); importing that module here
 # would load torch at every DAG build.
@@ -27,15 +22,8 @@ SHARDS = {name: shards(files, config["data"]["files_per_shard"]) for name, files
 SHARD_IDS = {name: [f"{i:05d}" for i in range(len(s))] for name, s in SHARDS.items()}
 
 
-wildcard_constraints:
-    collection="|".join(map(re.escape, COLLECTIONS)),
-    shard=r"\d{5}",
-    label="|".join(LABELS),
-    index=r"\d{5}",
-
-
 def resources_for(rule_name):
-    """Per-rule resources from config: `resources.default` overlaid with `resources.<rule>`."""
+    """Job resources: `resources.default` overlaid with the block named after the rule."""
     block = {**config["resources"]["default"], **config["resources"].get(rule_name, {})}
     block.pop("threads", None)
     return block

@@ -1,9 +1,11 @@
 """Write one quality split of the corpus, without cross-collection duplicates."""
 
-from amalia_wf.data.split import build_split
-from amalia_wf.jobs import log_to
+import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
+from amalia_wf.jobs import setup
 
-log_to(snakemake.log[0])
+setup(snakemake)
+from amalia_wf.data.split import build_split
+
 build_split(
     snakemake.wildcards.label,
     list(zip(snakemake.params.collection_of_shard, snakemake.input.docs, strict=True)),

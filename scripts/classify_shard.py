@@ -1,10 +1,12 @@
 """Drop per-collection duplicates from one shard and label its documents high/medium/low."""
 
+import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
+from amalia_wf.jobs import setup
+
+setup(snakemake)
 from amalia_wf.data.quality import LABELS
 from amalia_wf.data.split import classify_shard
-from amalia_wf.jobs import log_to
 
-log_to(snakemake.log[0])
 out = snakemake.output
 classify_shard(
     snakemake.wildcards.collection,

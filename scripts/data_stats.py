@@ -1,9 +1,11 @@
 """Funnel, removal reasons, token counts and plots of the data stage."""
 
-from amalia_wf.data import stats
-from amalia_wf.jobs import log_to
+import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
+from amalia_wf.jobs import setup
 
-log_to(snakemake.log[0])
+setup(snakemake)
+from amalia_wf.data import stats
+
 out = snakemake.output
 stats.run(
     snakemake.input.shards,

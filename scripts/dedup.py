@@ -1,12 +1,14 @@
 """Cluster MinHash signatures (per collection, or across collections for one quality label)."""
 
+import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
+from amalia_wf.jobs import setup
+
+setup(snakemake)
 import logging
 
 from amalia_wf.data.minhash import cluster, load_signatures
 from amalia_wf.data.split import COLLECTION_SHIFT
-from amalia_wf.jobs import log_to
 
-log_to(snakemake.log[0])
 offsets = [c << COLLECTION_SHIFT for c in snakemake.params.get("offsets", [])] or None
 keys, sigs = load_signatures(snakemake.input, offsets)
 cfg = snakemake.params.minhash

@@ -1,8 +1,10 @@
 """Filter one shard of WARC/ARC files (see amalia_wf.data.shard)."""
 
-from amalia_wf.data.shard import ShardProcessor
-from amalia_wf.jobs import log_to
+import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
+from amalia_wf.jobs import setup
 
-log_to(snakemake.log[0])
+setup(snakemake)
+from amalia_wf.data.shard import ShardProcessor
+
 files = [(snakemake.params.first_file + i, str(path)) for i, path in enumerate(snakemake.input)]
 ShardProcessor(snakemake.config["data"]).run(snakemake.wildcards.collection, files, snakemake.output)

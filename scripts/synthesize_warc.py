@@ -1,11 +1,13 @@
 """Write one deterministic synthetic WARC file of the embedded default."""
 
+import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
+from amalia_wf.jobs import setup
+
+setup(snakemake)
 from pathlib import Path
 
 from amalia_wf.data.synthetic import collection_pages, write_warc
-from amalia_wf.jobs import log_to
 
-log_to(snakemake.log[0])
 spec = snakemake.params.spec
 index = int(snakemake.wildcards.index)
 collection = snakemake.wildcards.collection

@@ -35,7 +35,7 @@ def make_workdir(dst: Path, overrides: dict | None = None) -> Path:
 
 def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
     extra = ["--configfile", "override.yaml"] if (workdir / "override.yaml").exists() else []
-    return [SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", *extra, *args]
+    return [SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", *args, *extra]  # --configfile takes several values: last
 
 
 def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

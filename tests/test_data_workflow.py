@@ -140,3 +140,39 @@ def test_corpus_is_identical_whatever_the_shard_count(default_run, tmp_path):
     run_snakemake(other)
     assert len(list((other / "results/data/filtered/synth-a").glob("*.stats.json"))) == 2
     assert corpus_digest(other) == corpus_digest(default_run)
+
+
+def test_html_report_holds_the_data_tables_and_plots(default_run):
+    run_snakemake(default_run, "--report", "results/report.html")
+    html = (default_run / "results/report.html").read_text()
+    for name in ("funnel.csv", "removal_reasons.csv", "token_counts.csv", "language_scores.png", "domains.png"):
+        assert name in html
+    assert html.count("iVBORw0KGgo") >= 2  # both PNGs embedded (base64 PNG signature)
+    assert "Language-identification scores" in html  # captions come along
+
+
+def test_url_collections_are_downloaded_checked_and_filtered(default_run, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    served = default_run / "results/data/raw/synth-b"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        workdir = make_workdir(tmp_path / "urls")
+        names = sorted(p.name for p in served.glob("*.warc.gz"))
+        manifest = "".join(
+            f"http://127.0.0.1:{server.server_port}/{n}\t{hashlib.sha256((served / n).read_bytes()).hexdigest()}\n" for n in names
+        )
+        (workdir / "web.tsv").write_text("url\tsha256\n" + manifest)
+        (workdir / "override.yaml").write_text(yaml.safe_dump({"data": {"collections": [{"name": "web", "urls": "web.tsv"}]}}))
+        run_snakemake(workdir, "results/data/filtered/web/00000.stats.json")
+    finally:
+        server.shutdown()
+    for n in names:
+        assert (workdir / "results/data/download/web" / n).read_bytes() == (served / n).read_bytes()
+    ours = [d["metadata"]["url"] for d in read_jsonl_gz(workdir / "results/data/filtered/web/00000.jsonl.gz")]
+    theirs = [d["metadata"]["url"] for d in read_jsonl_gz(default_run / "results/data/filtered/synth-b/00000.jsonl.gz")]
+    assert ours == theirs and ours
