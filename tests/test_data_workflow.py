@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from amalia_wf.data.synthetic import collection_pages
+from amalia_wf.data.synthetic import collection_pages, write_warc
 from amalia_wf.io import read_jsonl_gz
 from tests.conftest import make_workdir, run_snakemake
 
@@ -176,3 +176,17 @@ def test_url_collections_are_downloaded_checked_and_filtered(default_run, tmp_pa
     ours = [d["metadata"]["url"] for d in read_jsonl_gz(workdir / "results/data/filtered/web/00000.jsonl.gz")]
     theirs = [d["metadata"]["url"] for d in read_jsonl_gz(default_run / "results/data/filtered/synth-b/00000.jsonl.gz")]
     assert ours == theirs and ours
+
+
+def test_unreadable_archive_fails_its_job_naming_the_file_and_keeps_the_others(tmp_path):
+    overrides = {"data": {"files_per_shard": 1, "collections": [{"name": "local", "paths": "archives/*.warc.gz"}]}}
+    workdir = make_workdir(tmp_path / "bad", overrides)
+    (workdir / "archives").mkdir()
+    (workdir / "archives/a-broken.warc.gz").write_bytes(b"this is not an archive at all\n" * 10)
+    write_warc(workdir / "archives/b-good.warc.gz", collection_pages("local", 1, 1, 30), "local", 1, 1)
+    proc = run_snakemake(workdir, check=False)
+    assert proc.returncode != 0
+    log = (workdir / "results/logs/data/filter_shard/local-00000.log").read_text()
+    assert "archives/a-broken.warc.gz" in log and "UnreadableArchive" in log
+    # keep-going (set in the profile): the readable shard still finished.
+    assert (workdir / "results/data/filtered/local/00001.stats.json").exists()
