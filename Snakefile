@@ -18,9 +18,11 @@ wildcard_constraints:
 
 
 include: "rules/data.smk"
+include: "rules/train.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.data.input,
+        rules.train.input,

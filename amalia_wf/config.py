@@ -17,6 +17,8 @@ from typing import Any
 import jsonschema
 import yaml
 
+from amalia_wf.train.chat import validate_mixture
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 RAW_DIR = "results/data/raw"
 DOWNLOAD_DIR = "results/data/download"
@@ -50,6 +52,10 @@ def validate(config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") 
                 f"config key data.collections.{i}.paths: no file matches {coll['paths']!r}"
                 " (are the archives there, and is every $VARIABLE in the pattern set?)"
             )
+    try:
+        validate_mixture(config["train"]["sft"]["mixture"])
+    except ValueError as err:
+        raise ConfigError(f"config key {err}") from None
     names = [c["name"] for c in config["data"]["collections"]]
     if len(set(names)) != len(names):
         raise ConfigError("config key data.collections: collection names must be unique")

@@ -1,12 +1,21 @@
 # Config validation, environment and input functions shared by every stage.
+import glob
+import json
+import os
 import re
+import shlex
 import sys
 
 # The Snakefile imports the project package from the checkout; job scripts do the same
 # through amalia_wf's own location (see scripts/), so no environment variable is needed.
 sys.path.insert(0, workflow.basedir)
+# Shell jobs call `python`, `torchrun` or `accelerate`: outside a conda env (the pip setup of the
+# README) they must find the environment Snakemake itself runs in. A conda env, activated per job,
+# still comes first.
+os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
 
 from amalia_wf.config import ConfigError, collection_files, collection_index, shards, validate
+from amalia_wf.train.launch import gpu_hours, launcher
 
 try:
     validate(config)
@@ -41,3 +50,25 @@ def shard_files(wildcards):
 def shard_outputs(pattern, collection=None):
     names = [collection] if collection else list(COLLECTIONS)
     return [pattern.format(collection=c, shard=s) for c in names for s in SHARD_IDS[c]]
+
+
+TRAIN = config["train"]
+# Each training rule's launch command: processes per node from config, nodes from its resources.
+LAUNCH = {r: launcher({**TRAIN["distributed"], "nodes": resources_for(r).get("nodes", 1)}) for r in ("pretrain", "sft", "dpo")}
+MIXTURE = {m["name"]: m for m in TRAIN["mixture"]}
+
+if workflow.is_main_process:
+    for stage, hours in gpu_hours(config["resources"]).items():
+        logger.info(f"GPU hours requested by {stage}: {hours:g}")
+
+
+def mixture_inputs(wildcards):
+    """Texts of one pretraining source: corpus split folders and/or files matched by its globs."""
+    source = MIXTURE[wildcards.source]
+    splits = [f"results/data/corpus/{label}" for label in source.get("corpus_splits", [])]
+    return splits + [f for pattern in source.get("paths", []) for f in sorted(glob.glob(pattern))]
+
+
+def json_arg(obj):
+    """A config block as one shell-quoted JSON argument for the training CLIs."""
+    return shlex.quote(json.dumps(obj, sort_keys=True))

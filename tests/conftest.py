@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "report", "envs", "profiles", "amalia_wf")
+WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "report", "envs", "profiles", "amalia_wf", "data")
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

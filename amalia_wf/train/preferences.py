@@ -1,0 +1,477 @@
+"""Preference pairs for DPO (paper section 4.3).
+
+On-policy pairs: prompts sampled from the SFT data, several candidates per prompt from the SFT model,
+scored by a reward model (ArmoRM in the paper); the highest reward is chosen, the lowest rejected.
+The reward model favoured answers that ignore task constraints, so the paper adds pairs that need no
+reward model: persona data (the original answer chosen, a model's answer rejected), math (a strong
+model's answer chosen, a weak model's rejected) and public preference datasets.
+
+Pairs are trl's conversational preference format, so DPOTrainer reads them as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+from collections import Counter
+from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedTokenizerBase,
+)
+
+from amalia_wf.io import atomic_path, dumps, write_json
+from amalia_wf.train.chat import ChatDataError, load_chat_file, read_json_lines
+from amalia_wf.train.tokenizer import CHAT_TEMPLATE, IM_END
+
+Messages = list[dict[str, str]]
+
+
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+# --------------------------------------------------------------------------- prompts
+
+
+def _prompt_and_reference(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The conversation up to its last user turn and the answer given to it; None if it has none."""
+    messages = record["messages"]
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if not users or users[-1] + 1 >= len(messages) or messages[users[-1] + 1]["role"] != "assistant":
+        return None
+    return {"prompt": messages[: users[-1] + 1], "reference": messages[users[-1] + 1]["content"]}
+
+
+def prompts_with_references(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every usable record, in order, as {"prompt", "reference"}."""
+    return [s for s in map(_prompt_and_reference, records) if s is not None]
+
+
+def sample_prompts(records: Sequence[dict[str, Any]], n: int, seed: int) -> list[dict[str, Any]]:
+    """n records drawn without replacement (fewer if fewer are usable), the same for the same seed."""
+    usable = prompts_with_references(records)
+    return random.Random(seed).sample(usable, min(n, len(usable)))
+
+
+# --------------------------------------------------------------------------- generation
+
+
+class Generator(Protocol):
+    def generate(self, prompts: Sequence[Messages], n: int) -> list[list[str]]: ...
+
+
+def _chat_texts(
+    tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Messages], add_generation_prompt: bool
+) -> list[str]:
+    # A tokenizer without a template gets the policy's ChatML, the format every model here was trained on.
+    template = None if tokenizer.chat_template else CHAT_TEMPLATE
+    return [
+        tokenizer.apply_chat_template(
+            c, tokenize=False, add_generation_prompt=add_generation_prompt, chat_template=template
+        )
+        for c in conversations
+    ]
+
+
+def _stop_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """eos ends a document and <|im_end|> a chat turn: an answer stops at whichever comes first."""
+    ids = {tokenizer.eos_token_id, tokenizer.get_vocab().get(IM_END)}
+    return sorted(i for i in ids if i is not None)
+
+
+class HFGenerator:
+    """Sampling with transformers: the offline default's path, reproducible on CPU from the seed."""
+
+    def __init__(
+        self, model_dir: str | Path, max_new_tokens: int, temperature: float, top_p: float, batch_size: int, seed: int
+    ) -> None:
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.tokenizer.padding_side = "left"  # generation continues every row from its right edge
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir).to(_device()).eval()
+        self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
+        self.batch_size, self.seed = batch_size, seed
+        self.stop_ids = _stop_token_ids(self.tokenizer)
+
+    @torch.inference_mode()
+    def generate(self, prompts: Sequence[Messages], n: int) -> list[list[str]]:
+        """n sampled answers per prompt, decoded without the prompt or special tokens."""
+        texts = _chat_texts(self.tokenizer, prompts, add_generation_prompt=True)
+        answers: list[list[str]] = []
+        for start in range(0, len(texts), self.batch_size):
+            # The template already writes whatever special tokens the model expects.
+            batch = self.tokenizer(
+                texts[start : start + self.batch_size], add_special_tokens=False, padding=True, return_tensors="pt"
+            ).to(self.model.device)
+            # Seeded per batch, so a rerun draws the same candidates whatever ran before it.
+            torch.manual_seed(self.seed + start)
+            sequences = self.model.generate(
+                **batch,
+                do_sample=True,
+                temperature=self.temperature,
+                top_p=self.top_p,
+                max_new_tokens=self.max_new_tokens,
+                num_return_sequences=n,
+                eos_token_id=self.stop_ids,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+            new_tokens = sequences[:, batch["input_ids"].shape[1] :]
+            decoded = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            # generate() returns the n samples of each prompt next to each other.
+            answers.extend(decoded[i : i + n] for i in range(0, len(decoded), n))
+        return answers
+
+
+class VLLMGenerator:
+    """The paper's sampler: vLLM, which needs its own environment and a GPU."""
+
+    def __init__(
+        self, model_dir: str | Path, max_new_tokens: int, temperature: float, top_p: float, batch_size: int, seed: int
+    ) -> None:
+        from vllm import LLM, SamplingParams  # only installed in the vLLM environment
+
+        del batch_size  # kept for the shared interface: vLLM schedules its own batches
+        self.llm = LLM(model=str(model_dir), dtype="bfloat16", seed=seed)
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.seed = seed
+        self.sampling_params = partial(
+            SamplingParams,
+            temperature=temperature,
+            top_p=top_p,
+            max_tokens=max_new_tokens,
+            stop_token_ids=_stop_token_ids(self.tokenizer),
+        )
+
+    def generate(self, prompts: Sequence[Messages], n: int) -> list[list[str]]:
+        # Token ids rather than text: vLLM would otherwise add a second BOS to a template that writes one.
+        texts = _chat_texts(self.tokenizer, prompts, add_generation_prompt=True)
+        requests = [{"prompt_token_ids": self.tokenizer(t, add_special_tokens=False)["input_ids"]} for t in texts]
+        # vLLM seeds the n samples of a request seed, seed+1, ...: stepping by n keeps every sample's seed distinct.
+        params = [self.sampling_params(n=n, seed=self.seed + i * n) for i in range(len(requests))]
+        outputs = self.llm.generate(requests, sampling_params=params, use_tqdm=False)
+        return [[c.text for c in out.outputs] for out in outputs]
+
+
+def build_generator(backend: str, model_dir: str | Path, cfg: dict[str, Any]) -> Generator:
+    cls = {"hf": HFGenerator, "vllm": VLLMGenerator}[backend]
+    return cls(model_dir, cfg["max_new_tokens"], cfg["temperature"], cfg["top_p"], cfg["batch_size"], cfg["seed"])
+
+
+# --------------------------------------------------------------------------- reward
+
+
+class RewardScorer:
+    """A sequence-classification reward model (ArmoRM in the paper) giving one scalar per answer."""
+
+    def __init__(
+        self, model_dir: str | Path, batch_size: int, trust_remote_code: bool = False, max_length: int = 4096
+    ) -> None:
+        self.name = str(model_dir)
+        self.batch_size, self.max_length = batch_size, max_length
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+        # The reward is read at the last real token: right padding because ArmoRM finds it as "first pad - 1",
+        # left truncation so that token is always the end of the answer.
+        self.tokenizer.padding_side, self.tokenizer.truncation_side = "right", "left"
+        dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            model_dir, trust_remote_code=trust_remote_code, dtype=dtype
+        ).to(_device()).eval()
+
+    @torch.inference_mode()
+    def score(self, prompts: Sequence[Messages], candidates: Sequence[Sequence[str]]) -> list[list[float]]:
+        """Reward of each candidate answer to its prompt, shaped like `candidates`."""
+        flat = [
+            (i, [*prompt, *_answer(c)])
+            for i, (prompt, cands) in enumerate(zip(prompts, candidates, strict=True))
+            for c in cands
+        ]
+        rewards: list[float] = []
+        for start in range(0, len(flat), self.batch_size):
+            chunk = flat[start : start + self.batch_size]
+            batch = self.tokenizer(
+                _chat_texts(self.tokenizer, [conv for _, conv in chunk], add_generation_prompt=False),
+                add_special_tokens=False,
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            ).to(self.model.device)
+            out = self.model(**batch)
+            # ArmoRM's remote code returns its preference score as `.score`; plain reward heads give logits.
+            values = out.score if getattr(out, "score", None) is not None else out.logits
+            values = values.float().reshape(len(chunk), -1)[:, 0].tolist()
+            for (prompt_index, _), value in zip(chunk, values, strict=True):
+                if not math.isfinite(value):
+                    raise RuntimeError(f"reward model {self.name} returned {value} for prompt {prompt_index}")
+            rewards.extend(values)
+        flat_rewards = iter(rewards)
+        return [[next(flat_rewards) for _ in cands] for cands in candidates]
+
+
+# --------------------------------------------------------------------------- pairs
+
+
+def _answer(text: str) -> Messages:
+    return [{"role": "assistant", "content": text}]
+
+
+def _pair(
+    prompt: Messages,
+    chosen: Messages,
+    rejected: Messages,
+    source: str,
+    scores: tuple[float | None, float | None] = (None, None),
+) -> dict[str, Any]:
+    return {
+        "prompt": list(prompt),
+        "chosen": chosen,
+        "rejected": rejected,
+        "source": source,
+        "chosen_score": scores[0],
+        "rejected_score": scores[1],
+    }
+
+
+def best_worst_pairs(
+    prompts: Sequence[Messages],
+    candidates: Sequence[Sequence[str]],
+    rewards: Sequence[Sequence[float]],
+    source: str = "on_policy",
+) -> tuple[list[dict[str, Any]], int]:
+    """Highest reward chosen, lowest rejected; a prompt whose best and worst do not differ is dropped.
+
+    Identical texts count as a tie even when float noise gives them slightly different rewards:
+    such a pair carries no preference.
+    """
+    pairs, ties = [], 0
+    for prompt, cands, scores in zip(prompts, candidates, rewards, strict=True):
+        best = max(range(len(cands)), key=scores.__getitem__)
+        worst = min(range(len(cands)), key=scores.__getitem__)
+        if scores[best] == scores[worst] or cands[best] == cands[worst]:
+            ties += 1
+            continue
+        scores_pair = (scores[best], scores[worst])
+        pairs.append(_pair(prompt, _answer(cands[best]), _answer(cands[worst]), source, scores_pair))
+    return pairs, ties
+
+
+def reference_pairs(prompts: Sequence[dict[str, Any]], generated: Sequence[str], source: str) -> list[dict[str, Any]]:
+    """Persona strategy: the dataset's answer chosen, a model's answer to the same prompt rejected.
+
+    `prompts` are {"prompt", "reference"} items (sample_prompts / prompts_with_references).
+    """
+    return [
+        _pair(item["prompt"], _answer(item["reference"]), _answer(answer), source)
+        for item, answer in zip(prompts, generated, strict=True)
+        if item["reference"].strip() != answer.strip()
+    ]
+
+
+def two_model_pairs(
+    prompts: Sequence[Messages], chosen_answers: Sequence[str], rejected_answers: Sequence[str], source: str
+) -> list[dict[str, Any]]:
+    """Math strategy: a strong model's answer chosen (Qwen3-32B), a weak model's rejected (Qwen3-0.6B)."""
+    return [
+        _pair(prompt, _answer(chosen), _answer(rejected), source)
+        for prompt, chosen, rejected in zip(prompts, chosen_answers, rejected_answers, strict=True)
+        if chosen.strip() != rejected.strip()
+    ]
+
+
+# --------------------------------------------------------------------------- public preference datasets
+
+
+def _rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    limit = spec.get("limit")
+    if "path" in spec:
+        rows = []
+        for lineno, row, error in read_json_lines(spec["path"]):
+            if error:
+                raise ChatDataError(f"{spec['path']}:{lineno}: {error}")
+            rows.append(row)
+        return rows[:limit] if limit is not None else rows
+    import datasets  # only hub specs need it, and it takes seconds to import
+
+    hub = spec["hub"]
+    try:
+        ds = datasets.load_dataset(hub["dataset"], hub.get("config"), split=hub["split"], revision=hub.get("revision"))
+    except OSError as e:  # offline: ConnectionError; missing: FileNotFoundError
+        raise RuntimeError(
+            f"preference dataset {spec['name']!r}: cannot load {hub['dataset']!r} from the Hugging Face Hub: {e}"
+        ) from e
+    if limit is not None:
+        ds = ds.select(range(min(limit, len(ds))))
+    return list(ds)
+
+
+def load_preference_dataset(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """An existing preference dataset (UltraFeedback, math-dpo, ...) as pairs with source = spec["name"].
+
+    "conversational" rows are trl's format, with the prompt explicit or implicit in chosen/rejected;
+    "prompt_chosen_rejected_strings" rows hold one user prompt and two answers as strings.
+    """
+    pairs = []
+    for i, row in enumerate(_rows(spec)):
+        if spec["format"] == "prompt_chosen_rejected_strings":
+            prompt = [{"role": "user", "content": row["prompt"]}]
+            chosen, rejected = _answer(row["chosen"]), _answer(row["rejected"])
+        elif spec["format"] == "conversational":
+            from trl.data_utils import maybe_extract_prompt  # importing trl takes seconds; only this format needs it
+
+            row = maybe_extract_prompt({k: row[k] for k in ("prompt", "chosen", "rejected") if k in row})
+            prompt, chosen, rejected = row["prompt"], row["chosen"], row["rejected"]
+        else:
+            raise ValueError(f"preference dataset {spec['name']!r}: unknown format {spec['format']!r}")
+        if not all(isinstance(part, list) and part for part in (prompt, chosen, rejected)):
+            raise ValueError(f"preference dataset {spec['name']!r}: row {i} is not a {spec['format']} preference pair")
+        pairs.append(_pair(prompt, chosen, rejected, spec["name"]))
+    return pairs
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _records(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
+    """Chat records validated as SFT data is: a malformed record fails the job, naming file and line."""
+    return [r for p in paths for r in load_chat_file(p)[0]]
+
+
+def _single_answers(backend: str, model_dir: str | Path, cfg: dict[str, Any], prompts: Sequence[Messages]) -> list[str]:
+    return [cands[0] for cands in build_generator(backend, model_dir, cfg).generate(prompts, 1)]
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+# The paper's three steps need three environments (vLLM generates, ArmoRM scores, TRL-side code
+# builds pairs), so each is its own job and they hand over JSON lines. Within `generate`, one
+# function per strategy: a model is released when the function that loaded it returns.
+
+
+def _on_policy(sft_dir: str, sft_data: Sequence[str], cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    prompts = [s["prompt"] for s in sample_prompts(_records(sft_data), cfg["n_prompts"], cfg["seed"])]
+    candidates = build_generator(cfg["backend"], sft_dir, cfg).generate(prompts, cfg["n_candidates"])
+    return [{"strategy": "on_policy", "prompt": p, "candidates": c} for p, c in zip(prompts, candidates, strict=True)]
+
+
+def _persona(sft_dir: str, persona: dict[str, Any], cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    # The SFT model answers unless another model is named (Qwen3-0.6B for the Persona-Nemotron subsets).
+    items = prompts_with_references(_records(persona["paths"]))
+    answers = _single_answers(cfg["backend"], persona.get("model", sft_dir), cfg, [s["prompt"] for s in items])
+    return [{"strategy": "persona", **item, "generated": a} for item, a in zip(items, answers, strict=True)]
+
+
+def _two_model(two_model: dict[str, Any], cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    prompts = [s["prompt"] for s in prompts_with_references(_records(two_model["paths"]))]
+    chosen = _single_answers(cfg["backend"], two_model["chosen_model"], cfg, prompts)
+    rejected = _single_answers(cfg["backend"], two_model["rejected_model"], cfg, prompts)
+    return [
+        {"strategy": "two_model", "prompt": p, "chosen": c, "rejected": r}
+        for p, c, r in zip(prompts, chosen, rejected, strict=True)
+    ]
+
+
+def generate(sft_dir: str, sft_data: Sequence[str], cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every model-written answer the pairs need, in a fixed order (on-policy, persona, two-model)."""
+    strategies = cfg["strategies"]
+    records: list[dict[str, Any]] = []
+    if strategies.get("on_policy"):
+        records += _on_policy(sft_dir, sft_data, cfg)
+    if strategies.get("persona"):
+        records += _persona(sft_dir, strategies["persona"], cfg)
+    if strategies.get("two_model"):
+        records += _two_model(strategies["two_model"], cfg)
+    return records
+
+
+def score(reward_dir: str, records: list[dict[str, Any]], cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """Add `rewards` to the on-policy records: the only ones a reward model ranks."""
+    on_policy = [r for r in records if r["strategy"] == "on_policy"]
+    if on_policy:
+        reward = cfg["reward"]
+        scorer = RewardScorer(reward_dir, reward["batch_size"], reward["trust_remote_code"], reward["max_length"])
+        rewards = scorer.score([r["prompt"] for r in on_policy], [r["candidates"] for r in on_policy])
+        for record, values in zip(on_policy, rewards, strict=True):
+            record["rewards"] = values
+    return records
+
+
+def build_pairs(records: Sequence[dict[str, Any]], cfg: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """All pairs (on-policy, persona, two-model, extra datasets in config order) and their statistics."""
+    by = {s: [r for r in records if r["strategy"] == s] for s in ("on_policy", "persona", "two_model")}
+    on_policy = by["on_policy"]
+    pairs, ties = best_worst_pairs([r["prompt"] for r in on_policy], [r["candidates"] for r in on_policy], [r["rewards"] for r in on_policy])
+    pairs += reference_pairs(by["persona"], [r["generated"] for r in by["persona"]], "persona")
+    two = by["two_model"]
+    pairs += two_model_pairs([r["prompt"] for r in two], [r["chosen"] for r in two], [r["rejected"] for r in two], "two_model")
+    for spec in cfg["strategies"].get("extra") or []:
+        pairs += load_preference_dataset(spec)
+    scored = [p for p in pairs if p["chosen_score"] is not None]
+    stats = {
+        "prompts": len(on_policy),
+        "candidates": sum(len(r["candidates"]) for r in on_policy),
+        "ties_dropped": ties,
+        "pairs": len(pairs),
+        "pairs_per_source": dict(Counter(p["source"] for p in pairs)),
+        "mean_chosen_reward": _mean([p["chosen_score"] for p in scored]),
+        "mean_rejected_reward": _mean([p["rejected_score"] for p in scored]),
+    }
+    return pairs, stats
+
+
+def write_lines(path: str | Path, rows: Sequence[dict[str, Any]]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        for row in rows:
+            f.write(dumps(row) + "\n")
+
+
+def _read_lines(path: str | Path) -> list[dict[str, Any]]:
+    rows = []
+    for lineno, row, error in read_json_lines(path):
+        if error:
+            raise ValueError(f"{path}:{lineno}: {error}")
+        rows.append(row)
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    steps = parser.add_subparsers(dest="step", required=True)
+    gen = steps.add_parser("generate", help="answers from the SFT model (and the strategies' models)")
+    gen.add_argument("--sft", required=True, help="SFT model directory (the policy that samples candidates)")
+    gen.add_argument("--sft-data", nargs="+", required=True, help="SFT chat JSONL(.gz) files to sample prompts from")
+    sco = steps.add_parser("score", help="reward-model scores of the on-policy candidates")
+    sco.add_argument("--reward", required=True, help="reward model directory")
+    sco.add_argument("--generated", required=True)
+    pai = steps.add_parser("pairs", help="chosen/rejected pairs and statistics")
+    pai.add_argument("--scored", required=True)
+    pai.add_argument("--stats", required=True, help="statistics JSON")
+    for sub in (gen, sco, pai):
+        sub.add_argument("--cfg-json", required=True, help="the preference config section as JSON")
+        sub.add_argument("--out", required=True, help="JSON lines written by this step")
+    args = parser.parse_args(argv)
+    cfg = json.loads(args.cfg_json)
+    if args.step == "generate":
+        write_lines(args.out, generate(args.sft, args.sft_data, cfg))
+    elif args.step == "score":
+        write_lines(args.out, score(args.reward, _read_lines(args.generated), cfg))
+    else:
+        pairs, stats = build_pairs(_read_lines(args.scored), cfg)
+        write_lines(args.out, pairs)
+        write_json(args.stats, stats)
+
+
+if __name__ == "__main__":
+    main()

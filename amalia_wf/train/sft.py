@@ -1,0 +1,138 @@
+"""Supervised fine-tuning (paper §4.2): assistant-only loss on the chat mixture, best checkpoint by validation loss."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from datasets import Dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerState
+from trl import SFTConfig, SFTTrainer
+
+from amalia_wf.io import write_json
+from amalia_wf.train.chat import load_mixture, split_validation, validate_mixture
+from amalia_wf.train.runs import ThroughputLog, resume_from, use_bf16, write_provenance
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shared_args(cfg: Mapping[str, Any], checkpoint_dir: str | Path) -> dict[str, Any]:
+    """Trainer arguments SFT and DPO set the same way."""
+    return {
+        "output_dir": str(checkpoint_dir),
+        "learning_rate": cfg["learning_rate"],
+        "per_device_train_batch_size": cfg["per_device_train_batch_size"],
+        "max_length": cfg["max_length"],
+        "optim": "adamw_torch",
+        # TRL defaults bf16 on, which fails on a CPU-only machine.
+        "bf16": use_bf16(cfg["bf16"]),
+        # TRL also defaults activation checkpointing on; it only pays off for models that do not fit.
+        "activation_checkpointing": cfg.get("activation_checkpointing", False),
+        "seed": cfg["seed"],
+        "logging_steps": cfg["logging_steps"],
+        "save_strategy": "steps",
+        "save_steps": cfg["save_steps"],
+        "save_total_limit": cfg.get("save_total_limit"),
+        # ThroughputLog reads state.num_input_tokens_seen; padding is not throughput.
+        "include_num_input_tokens_seen": "non_padding",
+        "report_to": [],
+    }
+
+
+def train_and_save(trainer: Trainer, checkpoint_dir: str | Path, out_dir: str | Path) -> TrainerState:
+    """Train, resuming from the newest checkpoint if one exists, and save model and tokenizer to `out_dir`."""
+    trainer.train(resume_from_checkpoint=resume_from(checkpoint_dir))
+    # Called on every rank: it writes only on the main one, and FSDP/DeepSpeed gather the weights collectively.
+    trainer.save_model(str(out_dir))
+    return trainer.state
+
+
+def stage_parser(description: str) -> argparse.ArgumentParser:
+    """The CLI options every training stage has."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", required=True, help="directory for the final model, tokenizer and provenance")
+    parser.add_argument("--checkpoints", required=True, help="checkpoint directory, kept across failed runs to resume")
+    parser.add_argument("--metrics", required=True, help="CSV that ThroughputLog appends to")
+    parser.add_argument("--cfg-json", required=True, type=json.loads, help="the stage's hyperparameters as JSON")
+    return parser
+
+
+def make_sft_trainer(
+    model_dir: str | Path,
+    train_records: Sequence[Mapping[str, Any]],
+    eval_records: Sequence[Mapping[str, Any]],
+    cfg: Mapping[str, Any],
+    checkpoint_dir: str | Path,
+    metrics_csv: str | Path,
+) -> SFTTrainer:
+    args = SFTConfig(
+        **shared_args(cfg, checkpoint_dir),
+        # Loss on what the assistant says (and its <|im_end|>) only: the template's {% generation %} marks it.
+        assistant_only_loss=True,
+        lr_scheduler_type=cfg["lr_scheduler_type"],
+        warmup_steps=cfg["warmup_ratio"],  # transformers 5 dropped warmup_ratio: a float below 1 is a ratio
+        weight_decay=cfg["weight_decay"],
+        max_steps=cfg.get("max_steps", -1),  # -1: train for num_train_epochs instead
+        num_train_epochs=cfg.get("num_train_epochs", 1),
+        gradient_accumulation_steps=cfg["gradient_accumulation_steps"],
+        per_device_eval_batch_size=cfg["per_device_train_batch_size"],
+        eval_strategy="steps",
+        eval_steps=cfg["eval_steps"],
+        # The paper keeps the checkpoint with the best validation loss, not the last one.
+        load_best_model_at_end=True,
+        metric_for_best_model="eval_loss",
+    )
+    return SFTTrainer(
+        model=AutoModelForCausalLM.from_pretrained(model_dir),
+        args=args,
+        train_dataset=Dataset.from_list([{"messages": r["messages"]} for r in train_records]),
+        eval_dataset=Dataset.from_list([{"messages": r["messages"]} for r in eval_records]),
+        processing_class=AutoTokenizer.from_pretrained(model_dir),
+        callbacks=[ThroughputLog(metrics_csv)],
+    )
+
+
+def run_sft(
+    model_dir: str | Path,
+    train_records: Sequence[Mapping[str, Any]],
+    eval_records: Sequence[Mapping[str, Any]],
+    cfg: Mapping[str, Any],
+    out_dir: str | Path,
+    checkpoint_dir: str | Path,
+    metrics_csv: str | Path,
+) -> TrainerState:
+    trainer = make_sft_trainer(model_dir, train_records, eval_records, cfg, checkpoint_dir, metrics_csv)
+    return train_and_save(trainer, checkpoint_dir, out_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = stage_parser("Supervised fine-tuning on a chat mixture (run under torchrun for several processes).")
+    parser.add_argument("--model", required=True, help="directory of the model (and tokenizer) to fine-tune")
+    parser.add_argument("--mixture-json", required=True, type=json.loads, help="JSON list of mixture entries")
+    parser.add_argument("--seed", required=True, type=int)
+    args = parser.parse_args(argv)
+    cfg = {**args.cfg_json, "seed": args.seed}
+    mixture = args.mixture_json
+
+    validate_mixture(mixture)
+    records, counts = load_mixture(mixture, cfg["n_examples"], args.seed, cfg["on_bad_record"])
+    train, val = split_validation(records, cfg["validation_fraction"], args.seed)
+    state = run_sft(args.model, train, val, cfg, args.out, args.checkpoints, args.metrics)
+    if state.is_world_process_zero:
+        write_json(Path(args.out) / "mixture_counts.json", counts)
+        write_provenance(
+            args.out,
+            stage="sft",
+            config={**cfg, "mixture": mixture},
+            inputs=[args.model, *(entry["path"] for entry in mixture if "path" in entry)],
+            hyperparameters=cfg,
+            state=state,
+            repo=REPO,
+        )
+
+
+if __name__ == "__main__":
+    main()

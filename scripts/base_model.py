@@ -1,0 +1,15 @@
+"""The model continued pretraining starts from: a tiny seeded Llama, or the hub base (EuroLLM-9B)."""
+
+import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
+from amalia_wf.jobs import setup
+
+setup(snakemake)
+from transformers import AutoTokenizer
+
+from amalia_wf.train.models import fetch_hub_model, init_tiny_llama
+
+base, out = snakemake.params.base, snakemake.output[0]
+if base["source"] == "hub":
+    fetch_hub_model(base["hub"], out, base.get("revision"))
+else:
+    init_tiny_llama(base["init"], AutoTokenizer.from_pretrained(snakemake.input.tokenizer), snakemake.params.seed, out)

@@ -1,0 +1,14 @@
+"""The reward model that ranks candidates: a tiny seeded one offline, ArmoRM (or another hub model) in the paper."""
+
+import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
+from amalia_wf.jobs import setup
+
+setup(snakemake)
+from amalia_wf.train.models import fetch_hub_model
+from amalia_wf.train.reward_model import init_tiny_reward_model
+
+reward, out = snakemake.params.reward, snakemake.output[0]
+if reward["source"] == "hub":
+    fetch_hub_model(reward["hub"], out, reward.get("revision"))
+else:
+    init_tiny_reward_model(snakemake.input.tokenizer, reward["init"], snakemake.params.seed, out)

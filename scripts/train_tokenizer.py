@@ -1,0 +1,14 @@
+"""The tokenizer: trained on the corpus (embedded default) or the base model's own (paper)."""
+
+import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
+from amalia_wf.jobs import setup
+
+setup(snakemake)
+from amalia_wf.train.packing import read_texts
+from amalia_wf.train.tokenizer import copy_base_tokenizer, train_bpe
+
+cfg, out = snakemake.params.cfg, snakemake.output[0]
+if cfg["source"] == "base":
+    copy_base_tokenizer(snakemake.params.base["hub"], out, snakemake.params.base.get("revision"))
+else:
+    train_bpe(read_texts([*snakemake.input.corpus, *snakemake.input.extra]), cfg["vocab_size"], out)
