@@ -364,21 +364,14 @@ def build_stock(cfg: dict[str, Any], lid_model, deduplicate: bool) -> list[tuple
     from datatrove.pipeline.base import PipelineStep
     from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
     from datatrove.pipeline.extractors import Trafilatura
-    from datatrove.pipeline.filters import (
-        FineWebQualityFilter,
-        GopherQualityFilter,
-        GopherRepetitionFilter,
-        LambdaFilter,
-        LanguageFilter,
-        URLFilter,
-    )
+    from datatrove.pipeline.filters import LambdaFilter, LanguageFilter, URLFilter
     from datatrove.pipeline.filters.base_filter import BaseFilter
     from datatrove.pipeline.formatters import FTFYFormatter, PIIFormatter, SymbolLinesFormatter
     from datatrove.utils.hashing import HashConfig
     from datatrove.utils.typeshelper import Languages
     from tldextract import TLDExtract
 
-    from amalia_wf.data.text_filters import clean_lines
+    from amalia_wf.data.text_filters import clean_lines, datatrove_filters
 
     class TrafilaturaJson(PipelineStep):
         """The published TrafilaturaMetadata output: JSON with metadata -> text, title in metadata."""
@@ -432,7 +425,6 @@ def build_stock(cfg: dict[str, Any], lid_model, deduplicate: bool) -> list[tuple
                 yield doc
 
     d = cfg["data"]
-    rep, fw, gq = d["filters"]["gopher_repetition"], d["filters"]["fineweb_quality"], d["filters"]["gopher_quality"]
     url_filter = URLFilter()
     url_filter.tldextractor = TLDExtract(suffix_list_urls=())
     lang = LanguageFilter(languages=["pt"], language_threshold=d["language_id"]["threshold"], backend="ft176")
@@ -447,46 +439,7 @@ def build_stock(cfg: dict[str, Any], lid_model, deduplicate: bool) -> list[tuple
         ("json unpack", TrafilaturaJson()),
         ("line_cleanup", PostScraper(d["line_cleanup"]["min_letters"])),
         ("language_id", lang),
-        (
-            "gopher_repetition",
-            GopherRepetitionFilter(
-                dup_line_frac=rep["dup_line_frac"],
-                dup_para_frac=rep["dup_para_frac"],
-                dup_line_char_frac=rep["dup_line_char_frac"],
-                dup_para_char_frac=rep["dup_para_char_frac"],
-                top_n_grams=tuple(map(tuple, rep["top_n_grams"])),
-                dup_n_grams=tuple(map(tuple, rep["dup_n_grams"])),
-                language="por",
-            ),
-        ),
-        (
-            "fineweb_quality",
-            FineWebQualityFilter(
-                line_punct_thr=fw["line_punct_thr"],
-                line_punct_exclude_zero=fw["line_punct_exclude_zero"],
-                short_line_thr=fw["short_line_thr"],
-                short_line_length=fw["short_line_length"],
-                char_duplicates_ratio=fw["char_duplicates_ratio"],
-                new_line_ratio=fw["new_line_ratio"],
-                language="por",
-            ),
-        ),
-        (
-            "gopher_quality",
-            GopherQualityFilter(
-                min_doc_words=gq["min_doc_words"],
-                max_doc_words=gq["max_doc_words"],
-                min_avg_word_length=gq["min_avg_word_length"],
-                max_avg_word_length=gq["max_avg_word_length"],
-                max_symbol_word_ratio=gq["max_symbol_word_ratio"],
-                max_bullet_lines_ratio=gq["max_bullet_lines_ratio"],
-                max_ellipsis_lines_ratio=gq["max_ellipsis_lines_ratio"],
-                max_non_alpha_words_ratio=gq["max_non_alpha_words_ratio"],
-                min_stop_words=gq["min_stop_words"],
-                stop_words=gq["stop_words"],
-                language="por",
-            ),
-        ),
+        *datatrove_filters(d["filters"]),
         ("ftfy", FTFYFormatter()),
         ("pii", PIIFormatter()),
         ("symbol_lines", SymbolLinesFormatter(symbols_to_remove=["|"], replace_char="\n")),

@@ -18,7 +18,7 @@ What it does, all in temp dirs that are removed at the end:
      the archive root: jobs in the DAG (the "total" line of the job stats) and wall time;
   5. where the time goes: the config work the Snakefile does before the DAG is built, timed
      in-process on the same files (YAML load + merge, amalia_wf.config.validate, which globs every
-     collection, then collection_files again for FILES, then shards).
+     collection once and returns the files, then shards).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def config_timings(workdir: Path) -> list[tuple[str, float, str]]:
     import yaml
     from snakemake.utils import update_config
 
-    from amalia_wf.config import collection_files, load_schema, shards, validate
+    from amalia_wf.config import load_schema, shards, validate
 
     rows = []
     t0 = time.perf_counter()
@@ -155,18 +155,13 @@ def config_timings(workdir: Path) -> list[tuple[str, float, str]]:
     rows.append(("load + merge config.yaml, paper.yaml", time.perf_counter() - t0, ""))
 
     t0 = time.perf_counter()
-    validate(config, workdir)
-    rows.append(("validate() (schema + globs every collection)", time.perf_counter() - t0, ""))
+    files = validate(config, workdir)
+    rows.append(("validate() (schema + globs every collection, once)", time.perf_counter() - t0, f"{sum(map(len, files.values()))} files"))
 
     t0 = time.perf_counter()
     errors = list(jsonschema.Draft202012Validator(load_schema()).iter_errors(config))
     rows.append(("  of which: schema check alone", time.perf_counter() - t0, f"{len(errors)} errors"))
 
-    files = {}
-    for coll in config["data"]["collections"]:
-        t0 = time.perf_counter()
-        files[coll["name"]] = collection_files(coll, workdir)
-        rows.append((f"collection_files({coll['name']}) again, for FILES", time.perf_counter() - t0, f"{len(files[coll['name']])} files"))
     t0 = time.perf_counter()
     n_shards = sum(len(shards(f, config["data"]["files_per_shard"])) for f in files.values())
     rows.append(("shards()", time.perf_counter() - t0, f"{n_shards} shards"))

@@ -1,5 +1,6 @@
 # Config validation, environment and input functions shared by every stage.
 import glob
+import hashlib
 import json
 import os
 import re
@@ -14,11 +15,11 @@ sys.path.insert(0, workflow.basedir)
 # still comes first.
 os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
 
-from amalia_wf.config import ConfigError, collection_files, collection_index, shards, validate
+from amalia_wf.config import ConfigError, collection_index, shards, validate
 from amalia_wf.train.launch import gpu_hours, launcher
 
 try:
-    validate(config)
+    FILES = validate(config)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
@@ -26,7 +27,6 @@ except ConfigError as err:
 # would load torch at every DAG build.
 LABELS = ["low", "medium", "high"]
 COLLECTIONS = {c["name"]: c for c in config["data"]["collections"]}
-FILES = {name: collection_files(c) for name, c in COLLECTIONS.items()}
 SHARDS = {name: shards(files, config["data"]["files_per_shard"]) for name, files in FILES.items()}
 SHARD_IDS = {name: [f"{i:05d}" for i in range(len(s))] for name, s in SHARDS.items()}
 
@@ -43,7 +43,13 @@ def threads_for(rule_name):
 
 
 def shard_files(wildcards):
-    # Inputs are marked ancient: copying or touching a 1 GB WARC must not redo everything downstream.
+    """Archives a rule produces (downloads, synthetic WARCs) are inputs, marked ancient so that
+    copying or touching a 1 GB file does not redo everything downstream. Archives already on
+    disk (`paths` collections) are not: they were found by validation, never change, and 200,000
+    of them as tracked inputs cost Snakemake seconds per DAG build. The script gets the list
+    from `params.files` either way."""
+    if "paths" in COLLECTIONS[wildcards.collection]:
+        return []
     return [ancient(f) for f in SHARDS[wildcards.collection][int(wildcards.shard)]]
 
 
@@ -62,11 +68,36 @@ if workflow.is_main_process:
         logger.info(f"GPU hours requested by {stage}: {hours:g}")
 
 
+def digest(*parts):
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
+
+
+# Checkpoints are resumed only by a run of the same configuration (this stage's and everything
+# upstream): a changed learning rate or corpus starts afresh instead of continuing a stale run.
+RUN_KEY = {"pretrain": digest(config["data"], TRAIN["tokenizer"], TRAIN["base"], TRAIN["mixture"], TRAIN["pretrain"])}
+RUN_KEY["sft"] = digest(RUN_KEY["pretrain"], TRAIN["sft"])
+RUN_KEY["dpo"] = digest(RUN_KEY["sft"], TRAIN["preferences"], TRAIN["dpo"])
+
+
+def checkpoints(rule):
+    return f"results/checkpoints/{rule}/{RUN_KEY[rule]}"
+
+
 def mixture_inputs(wildcards):
     """Texts of one pretraining source: corpus split folders and/or files matched by its globs."""
     source = MIXTURE[wildcards.source]
     splits = [f"results/data/corpus/{label}" for label in source.get("corpus_splits", [])]
     return splits + [f for pattern in source.get("paths", []) for f in sorted(glob.glob(pattern))]
+
+
+def strategy_inputs(*names):
+    """Local files the named preference strategies read (persona/two-model chats, extra pair sets)."""
+    strategies = TRAIN["preferences"]["strategies"]
+    blocks = []
+    for name in names:
+        value = strategies.get(name) or []
+        blocks += value if name == "extra" else [value]  # `extra` is a list of dataset specs
+    return [p for b in blocks if b for p in b.get("paths", [b["path"]] if "path" in b else [])]
 
 
 def json_arg(obj):

@@ -43,6 +43,7 @@ rule filter_shard:
         signatures="results/data/filtered/{collection}/{shard}.minhash.npz",
         stats="results/data/filtered/{collection}/{shard}.stats.json",
     params:
+        files=lambda wc: SHARDS[wc.collection][int(wc.shard)],
         first_file=lambda wc: int(wc.shard) * config["data"]["files_per_shard"],
     log:
         "results/logs/data/filter_shard/{collection}-{shard}.log",

@@ -1,6 +1,6 @@
 # Training stage (AMALIA paper sections 4.1-4.3): tokenizer, continued pretraining, SFT,
-# preference pairs and DPO. Checkpoints live in results/checkpoints/<stage>/ (not outputs), so a
-# rerun after a kill or a time limit resumes from the last one instead of step 0.
+# preference pairs and DPO. Checkpoints live in results/checkpoints/<rule>/<run key>/ (not outputs),
+# so a rerun after a kill or a time limit resumes from the last one instead of step 0.
 
 
 
@@ -77,7 +77,7 @@ rule pretrain:
     params:
         sources=" ".join(f"--source results/tokens/{s} {m['weight']}" for s, m in MIXTURE.items()),
         cfg=json_arg(TRAIN["pretrain"]),
-        checkpoints="results/checkpoints/cpt",
+        checkpoints=checkpoints("pretrain"),
         launch=LAUNCH["pretrain"],
     log:
         "results/logs/train/pretrain.log",
@@ -103,7 +103,7 @@ rule sft:
     params:
         mixture=json_arg(TRAIN["sft"]["mixture"]),
         cfg=json_arg({k: v for k, v in TRAIN["sft"].items() if k != "mixture"}),
-        checkpoints="results/checkpoints/sft",
+        checkpoints=checkpoints("sft"),
         launch=LAUNCH["sft"],
     log:
         "results/logs/train/sft.log",
@@ -143,6 +143,7 @@ rule generate_candidates:
     input:
         sft="results/models/sft",
         data=[e["path"] for e in TRAIN["sft"]["mixture"] if "path" in e],
+        strategies=strategy_inputs("persona", "two_model"),
     output:
         "results/prefs/generated.jsonl",
     params:
@@ -185,7 +186,8 @@ rule score_candidates:
 
 rule preference_pairs:
     input:
-        "results/prefs/scored.jsonl",
+        scored="results/prefs/scored.jsonl",
+        extra=strategy_inputs("extra"),
     output:
         pairs="results/prefs/pairs.jsonl",
         stats="results/prefs/stats.json",
@@ -199,7 +201,7 @@ rule preference_pairs:
     resources:
         **resources_for("preference_pairs"),
     shell:
-        "python -m amalia_wf.train.preferences pairs --scored {input} --cfg-json {params.cfg}"
+        "python -m amalia_wf.train.preferences pairs --scored {input.scored} --cfg-json {params.cfg}"
         " --out {output.pairs} --stats {output.stats} > {log} 2>&1"
 
 
@@ -211,7 +213,7 @@ rule dpo:
         directory("results/models/dpo"),
     params:
         cfg=json_arg(TRAIN["dpo"]),
-        checkpoints="results/checkpoints/dpo",
+        checkpoints=checkpoints("dpo"),
         launch=LAUNCH["dpo"],
     log:
         "results/logs/train/dpo.log",

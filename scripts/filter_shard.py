@@ -6,5 +6,5 @@ from amalia_wf.jobs import setup
 setup(snakemake)
 from amalia_wf.data.shard import ShardProcessor
 
-files = [(snakemake.params.first_file + i, str(path)) for i, path in enumerate(snakemake.input)]
+files = [(snakemake.params.first_file + i, path) for i, path in enumerate(snakemake.params.files)]
 ShardProcessor(snakemake.config["data"]).run(snakemake.wildcards.collection, files, snakemake.output)

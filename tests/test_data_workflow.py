@@ -137,7 +137,7 @@ def test_second_run_has_nothing_to_do(default_run):
 
 def test_corpus_is_identical_whatever_the_shard_count(default_run, tmp_path):
     other = make_workdir(tmp_path / "three", {"data": {"files_per_shard": 3}})
-    run_snakemake(other)
+    run_snakemake(other, "data")
     assert len(list((other / "results/data/filtered/synth-a").glob("*.stats.json"))) == 2
     assert corpus_digest(other) == corpus_digest(default_run)
 
@@ -184,7 +184,7 @@ def test_unreadable_archive_fails_its_job_naming_the_file_and_keeps_the_others(t
     (workdir / "archives").mkdir()
     (workdir / "archives/a-broken.warc.gz").write_bytes(b"this is not an archive at all\n" * 10)
     write_warc(workdir / "archives/b-good.warc.gz", collection_pages("local", 1, 1, 30), "local", 1, 1)
-    proc = run_snakemake(workdir, check=False)
+    proc = run_snakemake(workdir, "data", check=False)
     assert proc.returncode != 0
     log = (workdir / "results/logs/data/filter_shard/local-00000.log").read_text()
     assert "archives/a-broken.warc.gz" in log and "UnreadableArchive" in log

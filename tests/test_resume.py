@@ -1,4 +1,7 @@
-"""Killing Snakemake in the middle of the data stage loses nothing and redoes nothing that finished."""
+"""Killing Snakemake in the middle of the data stage loses nothing and redoes nothing that finished.
+
+Only the `data` target runs here: the training stage has its own kill test (test_train_workflow).
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ def kill_during_second_shard(workdir: Path, sig: signal.Signals) -> dict[str, in
     complete, so the first shard is finished in Snakemake's eyes, not just present on disk.
     """
     proc = subprocess.Popen(
-        snakemake_cmd(workdir, "--cores", "1"), cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        snakemake_cmd(workdir, "data", "--cores", "1"), cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     logs = workdir / "results/logs/data/filter_shard"
@@ -55,12 +58,12 @@ def test_rerun_after_kill_resumes_and_matches_uninterrupted_run(sig, default_run
     assert len(done) == 4, done
 
     if sig == signal.SIGKILL:
-        locked = run_snakemake(workdir, check=False)  # refuses: the killed run still holds the lock
+        locked = run_snakemake(workdir, "data", check=False)  # refuses: the killed run still holds the lock
         assert locked.returncode != 0 and "lock" in (locked.stdout + locked.stderr).lower()
         run_snakemake(workdir, "--unlock")
-    run_snakemake(workdir)
+    run_snakemake(workdir, "data")
 
     assert {p: Path(p).stat().st_mtime_ns for p in done} == done, "finished shards were redone"
     assert corpus_digest(workdir) == corpus_digest(default_run)
-    again = run_snakemake(workdir, "-n")
+    again = run_snakemake(workdir, "-n", "data")
     assert "Nothing to be done" in again.stdout + again.stderr

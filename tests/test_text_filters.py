@@ -8,62 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 from datatrove.data import Document
-from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
 from datatrove.utils.word_tokenizers import load_word_tokenizer
 
-from amalia_wf.data.text_filters import QUALITY_FILTERS, clean_lines, fast_words, gopher_repetition, word_splitter
+from amalia_wf.data.text_filters import QUALITY_FILTERS, clean_lines, datatrove_filters, fast_words, gopher_repetition, word_splitter
 
 CFG = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["data"]["filters"]
 VOCAB = (
     "de a e o em do da que um no uma com para na é foi autocarro comboio telemóvel equipa câmara Lisboa Porto "
     "estava disse-lhe pequeno-almoço económico ténis golo ecrã #tag ... … 2024 10h30 - • ( ) , . ; : ! ? « »"
 ).split()
-
-
-def stock_filters(cfg):
-    rep, fw, gq = cfg["gopher_repetition"], cfg["fineweb_quality"], cfg["gopher_quality"]
-    return [
-        (
-            "gopher_repetition",
-            GopherRepetitionFilter(
-                dup_line_frac=rep["dup_line_frac"],
-                dup_para_frac=rep["dup_para_frac"],
-                dup_line_char_frac=rep["dup_line_char_frac"],
-                dup_para_char_frac=rep["dup_para_char_frac"],
-                top_n_grams=tuple(map(tuple, rep["top_n_grams"])),
-                dup_n_grams=tuple(map(tuple, rep["dup_n_grams"])),
-                language="por",
-            ),
-        ),
-        (
-            "fineweb_quality",
-            FineWebQualityFilter(
-                line_punct_thr=fw["line_punct_thr"],
-                line_punct_exclude_zero=fw["line_punct_exclude_zero"],
-                short_line_thr=fw["short_line_thr"],
-                short_line_length=fw["short_line_length"],
-                char_duplicates_ratio=fw["char_duplicates_ratio"],
-                new_line_ratio=fw["new_line_ratio"],
-                language="por",
-            ),
-        ),
-        (
-            "gopher_quality",
-            GopherQualityFilter(
-                min_doc_words=gq["min_doc_words"],
-                max_doc_words=gq["max_doc_words"],
-                min_avg_word_length=gq["min_avg_word_length"],
-                max_avg_word_length=gq["max_avg_word_length"],
-                max_symbol_word_ratio=gq["max_symbol_word_ratio"],
-                max_bullet_lines_ratio=gq["max_bullet_lines_ratio"],
-                max_ellipsis_lines_ratio=gq["max_ellipsis_lines_ratio"],
-                max_non_alpha_words_ratio=gq["max_non_alpha_words_ratio"],
-                min_stop_words=gq["min_stop_words"],
-                stop_words=gq["stop_words"],
-                language="por",
-            ),
-        ),
-    ]
 
 
 def random_text(rng: random.Random) -> str:
@@ -92,7 +45,7 @@ def test_decisions_match_stock_datatrove_on_random_texts():
     cfg = {**CFG, "gopher_repetition": {**CFG["gopher_repetition"], "skip_unique_top_ngram": False}}
     words = word_splitter("spacy")
     ours = [(name, lambda t, f=f, n=name: f(t, words(t), cfg[n])[0]) for name, f in QUALITY_FILTERS]
-    stock = [(name, lambda t, f=f: None if (v := f.filter(Document(text=t, id="x"))) is True else v[1]) for name, f in stock_filters(cfg)]
+    stock = [(name, lambda t, f=f: None if (v := f.filter(Document(text=t, id="x"))) is True else v[1]) for name, f in datatrove_filters(cfg)]
     rng = random.Random(7)
     texts = [random_text(rng) for _ in range(400)]
     outcomes = [first_failure(t, ours) for t in texts]

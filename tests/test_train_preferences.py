@@ -31,18 +31,10 @@ from amalia_wf.train.preferences import (
 )
 from amalia_wf.train.reward_model import init_tiny_reward_model
 from amalia_wf.train.tokenizer import train_bpe
+from tests.conftest import TINY_LLAMA
 
 REPO = Path(__file__).resolve().parents[1]
 
-ARCH = {
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-    "max_position_embeddings": 256,
-    "rope_theta": 10000,
-}
 
 SENTENCES = [
     "O Tejo atravessa Lisboa antes de desaguar no oceano Atlântico.",
@@ -95,9 +87,9 @@ def one_thread():
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("pref_models")
     tok = train_bpe(SENTENCES * 4, 400, root / "tokenizer")
-    init_tiny_llama(ARCH, tok, 0, root / "policy")
-    init_tiny_llama(ARCH, tok, 1, root / "weak_policy")
-    init_tiny_reward_model(root / "tokenizer", ARCH, 0, root / "reward")
+    init_tiny_llama(TINY_LLAMA, tok, 0, root / "policy")
+    init_tiny_llama(TINY_LLAMA, tok, 1, root / "weak_policy")
+    init_tiny_reward_model(root / "tokenizer", TINY_LLAMA, 0, root / "reward")
     return {"policy": root / "policy", "weak": root / "weak_policy", "reward": root / "reward"}
 
 
@@ -172,7 +164,7 @@ CANDIDATES = [
 def test_tiny_reward_model_is_a_seeded_scalar_head(models, tmp_path):
     def build(seed: int, name: str) -> AutoModelForSequenceClassification:
         return AutoModelForSequenceClassification.from_pretrained(
-            init_tiny_reward_model(models["policy"], ARCH, seed, tmp_path / name)
+            init_tiny_reward_model(models["policy"], TINY_LLAMA, seed, tmp_path / name)
         )
 
     first = AutoModelForSequenceClassification.from_pretrained(models["reward"])

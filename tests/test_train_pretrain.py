@@ -17,6 +17,7 @@ from amalia_wf.train.packing import PackedDataset, read_texts, tokenize_main, to
 from amalia_wf.train.pretrain import main as pretrain_main
 from amalia_wf.train.pretrain import build_trainer, run_pretraining
 from amalia_wf.train.tokenizer import EOS, train_bpe
+from tests.conftest import TINY_LLAMA
 
 WORDS = (
     "o comboio para o Porto parte da estação de Santa Apolónia às nove horas e a câmara municipal "
@@ -26,15 +27,6 @@ WORDS = (
 # lengths from 1 to 90 words: short documents share a block, long ones cross block boundaries
 TEXTS = [" ".join(WORDS[(7 * i + 3 * j) % len(WORDS)] for j in range(1 + (37 * i) % 90)) + "." for i in range(150)]
 SEQ_LEN = 64
-ARCH = {
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-    "max_position_embeddings": 256,
-    "rope_theta": 10000,
-}
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +114,7 @@ def test_weights_upsample_and_subsample(shard: Path) -> None:
 
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
 def test_packed_documents_do_not_attend_to_each_other(tok_dir: Path, shard: Path, tmp_path: Path, attn: str) -> None:
-    init_tiny_llama(ARCH, AutoTokenizer.from_pretrained(tok_dir), seed=0, out_dir=tmp_path)
+    init_tiny_llama(TINY_LLAMA, AutoTokenizer.from_pretrained(tok_dir), seed=0, out_dir=tmp_path)
     model = AutoModelForCausalLM.from_pretrained(tmp_path, attn_implementation=attn).eval()
     # the first block that holds a whole document after the start of another
     block = next(b for b in PackedDataset([(shard, 1.0)], SEQ_LEN) if (b["position_ids"] == 0).sum() >= 3)
@@ -169,7 +161,7 @@ def runs(tok_dir: Path, shard: Path, tmp_path_factory: pytest.TempPathFactory) -
     """One run stopped after 2 of 4 steps and resumed, and one straight 4-step run through the CLI."""
     root = tmp_path_factory.mktemp("cpt")
     tokenizer = AutoTokenizer.from_pretrained(tok_dir)
-    init_tiny_llama({**ARCH, "max_position_embeddings": 64}, tokenizer, seed=0, out_dir=root / "base")
+    init_tiny_llama({**TINY_LLAMA, "max_position_embeddings": 64}, tokenizer, seed=0, out_dir=root / "base")
     sources = [(shard, 2.0)]
     for steps in (2, 4):  # the first run stands for one killed at its step-2 checkpoint
         state = run_pretraining(root / "base", sources, cfg(steps), root / "resumed", root / "ck_resumed",

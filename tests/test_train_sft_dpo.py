@@ -31,19 +31,11 @@ from amalia_wf.train.models import init_tiny_llama
 from amalia_wf.train.sft import main as sft_main
 from amalia_wf.train.sft import make_sft_trainer, run_sft
 from amalia_wf.train.tokenizer import train_bpe
+from tests.conftest import TINY_LLAMA
 
 REPO = Path(__file__).resolve().parents[1]
 PT_CHAT, EN_CHAT = REPO / "data/sft/pt_pt_chat.jsonl", REPO / "data/sft/en_chat.jsonl"
 TORCHRUN = str(Path(sys.executable).parent / "torchrun")
-ARCH = {
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-    "max_position_embeddings": 256,
-    "rope_theta": 10000,
-}
 SFT_CFG = {
     "max_length": 256,
     "learning_rate": 1e-3,
@@ -109,7 +101,7 @@ def base_model(tmp_path_factory: pytest.TempPathFactory, chats: list[dict]) -> P
     """A BPE tokenizer trained on the bundled chats and a randomly initialised tiny Llama."""
     root = tmp_path_factory.mktemp("base")
     tok = train_bpe((m["content"] for r in chats for m in r["messages"]), 600, root / "tok")
-    init_tiny_llama(ARCH, tok, 0, root / "model")
+    init_tiny_llama(TINY_LLAMA, tok, 0, root / "model")
     return root / "model"
 
 

@@ -37,7 +37,8 @@ class ShardProcessor:
         self.words = word_splitter(data_cfg["filters"]["word_tokenizer"])
         self.ftfy = FTFYFormatter()
         self.pii = PiiMasker(data_cfg["pii"])
-        self.symbol_lines = SymbolLinesFormatter()
+        lines_cfg = data_cfg["symbol_lines"]
+        self.symbol_lines = SymbolLinesFormatter(lines_cfg["symbols"], lines_cfg["replace_char"])
         self.signer = Signer(data_cfg["minhash"]["collection"])
         self.domains = TLDExtract(suffix_list_urls=())
 

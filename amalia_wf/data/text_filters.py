@@ -173,3 +173,21 @@ QUALITY_FILTERS: tuple[tuple[str, Callable[[str, list[str], Mapping[str, Any]], 
     ("fineweb_quality", fineweb_quality),
     ("gopher_quality", gopher_quality),
 )
+
+
+def datatrove_filters(cfg: Mapping[str, Any], language: str = "por") -> list[tuple[str, Any]]:
+    """datatrove's stock filters configured from the same `data.filters` block.
+
+    What QUALITY_FILTERS must agree with (tests/test_text_filters.py), and the baseline of
+    bench/data_throughput.py. The config keys are datatrove's own argument names.
+    """
+    from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
+
+    rep = {k: v for k, v in cfg["gopher_repetition"].items() if k != "skip_unique_top_ngram"}  # a fork-only switch
+    rep["top_n_grams"] = tuple(map(tuple, rep["top_n_grams"]))
+    rep["dup_n_grams"] = tuple(map(tuple, rep["dup_n_grams"]))
+    return [
+        ("gopher_repetition", GopherRepetitionFilter(**rep, language=language)),
+        ("fineweb_quality", FineWebQualityFilter(**cfg["fineweb_quality"], language=language)),
+        ("gopher_quality", GopherQualityFilter(**cfg["gopher_quality"], language=language)),
+    ]

@@ -1,0 +1,104 @@
+"""End to end: the embedded default's training stage, through Snakemake."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+from tests.conftest import make_workdir, run_snakemake, snakemake_cmd
+
+pytestmark = pytest.mark.slow
+
+
+def test_models_have_the_paper_changes_and_provenance(default_run):
+    models = default_run / "results/models"
+    base, cpt = AutoConfig.from_pretrained(models / "base"), AutoConfig.from_pretrained(models / "cpt")
+    assert (base.rope_parameters["rope_theta"], base.max_position_embeddings) == (10000.0, 256)
+    assert (cpt.rope_parameters["rope_theta"], cpt.max_position_embeddings) == (1000000.0, 1024)
+    for stage, steps in (("cpt", 8), ("sft", 8), ("dpo", 2)):
+        prov = json.loads((models / stage / "provenance.json").read_text())
+        assert prov["stage"] == stage and prov["steps"] == steps and prov["final_losses"]
+        assert len(prov["config_sha256"]) == 64 and len(prov["git_commit"]) in (40, len("unknown"))
+        assert prov["libraries"]["transformers"] and prov["libraries"]["trl"]
+        assert prov["inputs"] and all(len(h) == 64 for h in prov["inputs"].values())
+        AutoModelForCausalLM.from_pretrained(models / stage)
+    tok = AutoTokenizer.from_pretrained(models / "dpo")
+    chat = tok.apply_chat_template([{"role": "user", "content": "Olá"}], add_generation_prompt=True, tokenize=False)
+    assert chat.endswith("<|im_start|>assistant\n")
+
+
+def test_preference_pairs_rank_by_reward(default_run):
+    pairs = [json.loads(line) for line in (default_run / "results/prefs/pairs.jsonl").read_text().splitlines()]
+    stats = json.loads((default_run / "results/prefs/stats.json").read_text())
+    assert pairs and stats["pairs"] == len(pairs) and stats["candidates"] == stats["prompts"] * 4
+    for p in pairs:
+        assert p["prompt"][-1]["role"] == "user" and p["chosen_score"] > p["rejected_score"]
+
+
+def test_throughput_and_curves_are_reported(default_run):
+    rows = {r["stage"]: r for r in csv.DictReader(open(default_run / "results/train/throughput.csv"))}
+    assert set(rows) == {"cpt", "sft", "dpo"}
+    assert all(float(r["tokens_per_second"]) > 0 and float(r["peak_memory_mb"]) > 0 for r in rows.values())
+    assert (default_run / "results/train/curves.png").read_bytes()[:4] == b"\x89PNG"
+    run_snakemake(default_run, "--report", "results/report.html")
+    html = (default_run / "results/report.html").read_text()
+    assert "curves.png" in html and "throughput.csv" in html
+
+
+def test_paper_dry_run_prints_gpu_hours(tmp_path):
+    workdir = make_workdir(tmp_path / "paper")
+    archive = tmp_path / "arquivo"
+    for sub in ("web/a", "books/b"):
+        (archive / sub).mkdir(parents=True)
+        (archive / sub / "x.warc.gz").write_bytes(b"")
+    env = {**os.environ, "ARQUIVO_WARC_ROOT": str(archive)}
+    cmd = snakemake_cmd(workdir, "-n", "--configfile", "config/paper.yaml")
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    for stage, hours in (("pretrain", 20480), ("sft", 4864), ("dpo", 768)):  # 80 h x 256, 76 h x 64, 12 h x 64
+        assert f"GPU hours requested by {stage}: {hours}" in out, out[-3000:]
+
+
+def test_killed_training_rule_resumes_from_its_last_checkpoint(default_run, tmp_path):
+    """SIGKILL in the middle of SFT, --unlock, rerun: the step count continues from the checkpoint."""
+    workdir = tmp_path / "resume"
+    shutil.copytree(default_run, workdir, symlinks=True)
+    (workdir / "override.yaml").write_text(json.dumps({"train": {"sft": {"max_steps": 40, "save_steps": 5, "eval_steps": 5}}}))
+    proc = subprocess.Popen(
+        snakemake_cmd(workdir, "results/models/sft"), cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    checkpoints = workdir / "results/checkpoints/sft"
+    deadline = time.monotonic() + 600
+    while not list(checkpoints.glob("*/checkpoint-10")):
+        assert proc.poll() is None, "snakemake ended before SFT saved checkpoint 10"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = max(int(p.name.split("-")[1]) for p in checkpoints.glob("*/checkpoint-*"))
+
+    run_snakemake(workdir, "--unlock")
+    run_snakemake(workdir, "results/models/sft")
+    log = (workdir / "results/logs/train/sft.log").read_text()
+    assert f"checkpoint-{saved}" in log
+    steps = [int(r["step"]) for r in csv.DictReader(open(workdir / "results/models/sft/training_metrics.csv"))]
+    # The second run appends from the checkpoint on: any step logged twice was done after the
+    # checkpoint by the killed run; nothing before it is ever repeated.
+    restart = next((i for i in range(1, len(steps)) if steps[i] <= steps[i - 1]), None)
+    if restart is not None:
+        assert steps[restart] == saved + 1, steps
+    assert sorted(set(steps)) == list(range(1, 41)) and steps[-1] == 40
+    prov = json.loads((workdir / "results/models/sft/provenance.json").read_text())
+    assert prov["steps"] == 40
+    assert torch.isfinite(torch.tensor(prov["final_losses"])).all()
