@@ -91,7 +91,8 @@ def test_killed_training_rule_resumes_from_its_last_checkpoint(default_run, tmp_
     run_snakemake(workdir, "--unlock")
     run_snakemake(workdir, "results/models/sft")
     log = (workdir / "results/logs/train/sft.log").read_text()
-    assert f"checkpoint-{saved}" in log
+    resumed = next(checkpoints.glob(f"*/checkpoint-{saved}")).relative_to(workdir)
+    assert f"resuming from {resumed}" in log
     steps = [int(r["step"]) for r in csv.DictReader(open(workdir / "results/models/sft/training_metrics.csv"))]
     # The second run appends from the checkpoint on: any step logged twice was done after the
     # checkpoint by the killed run; nothing before it is ever repeated.

@@ -9,6 +9,7 @@ import os
 import platform
 import resource
 import subprocess
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from importlib import metadata
@@ -30,7 +31,10 @@ def resume_from(checkpoint_dir: str | Path) -> str | None:
     Checkpoints live outside the rule's outputs on purpose: Snakemake deletes the outputs of a
     failed job, and a 76-hour SFT must not restart from step 0 after a time limit.
     """
-    return get_last_checkpoint(str(checkpoint_dir)) if Path(checkpoint_dir).is_dir() else None
+    last = get_last_checkpoint(str(checkpoint_dir)) if Path(checkpoint_dir).is_dir() else None
+    # Said in the job log, so a rerun shows whether it continued or started afresh.
+    print(f"resuming from {last}" if last else f"no checkpoint in {checkpoint_dir}: starting at step 0", file=sys.stderr)
+    return last
 
 
 def use_bf16(requested: bool) -> bool:
