@@ -7,13 +7,15 @@ import re
 import shlex
 import sys
 
-# The Snakefile imports the project package from the checkout; job scripts do the same
-# through amalia_wf's own location (see scripts/), so no environment variable is needed.
+# Jobs (scripts, `python -m amalia_wf...`, under conda, on other nodes, from any --directory)
+# import the project package from this checkout, and, outside a conda env (the pip setup of the
+# README), find `python`, `torchrun` and `accelerate` in the environment Snakemake runs in; a conda
+# env, activated per job, still comes first on PATH.
 sys.path.insert(0, workflow.basedir)
-# Shell jobs call `python`, `torchrun` or `accelerate`: outside a conda env (the pip setup of the
-# README) they must find the environment Snakemake itself runs in. A conda env, activated per job,
-# still comes first.
-os.environ.update(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])),
+    PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
+)
 
 from amalia_wf.config import ConfigError, collection_index, shards, validate
 from amalia_wf.train.launch import gpu_hours, launcher

@@ -104,6 +104,7 @@ rule sft:
         mixture=json_arg(TRAIN["sft"]["mixture"]),
         cfg=json_arg({k: v for k, v in TRAIN["sft"].items() if k != "mixture"}),
         checkpoints=checkpoints("sft"),
+        seed=config["seed"],
         launch=LAUNCH["sft"],
     log:
         "results/logs/train/sft.log",
@@ -117,7 +118,7 @@ rule sft:
     shell:
         "{params.launch} -m amalia_wf.train.sft --model {input.model} --mixture-json {params.mixture} --out {output}"
         " --checkpoints {params.checkpoints} --metrics {params.checkpoints}/metrics.csv --cfg-json {params.cfg}"
-        " --seed {config[seed]} > {log} 2>&1 && cp {params.checkpoints}/metrics.csv {output}/training_metrics.csv"
+        " --seed {params.seed} > {log} 2>&1 && cp {params.checkpoints}/metrics.csv {output}/training_metrics.csv"
 
 
 rule reward_model:

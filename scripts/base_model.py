@@ -1,6 +1,5 @@
 """The model continued pretraining starts from: a tiny seeded Llama, or the hub base (EuroLLM-9B)."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

@@ -1,6 +1,5 @@
 """Write one quality split of the corpus, without cross-collection duplicates."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

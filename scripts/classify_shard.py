@@ -1,6 +1,5 @@
 """Drop per-collection duplicates from one shard and label its documents high/medium/low."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

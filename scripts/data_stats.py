@@ -1,6 +1,5 @@
 """Funnel, removal reasons, token counts and plots of the data stage."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

@@ -1,6 +1,5 @@
 """Cluster MinHash signatures (per collection, or across collections for one quality label)."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

@@ -1,6 +1,5 @@
 """Download one archive file listed in a collection's URL manifest (resumable, checksummed)."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

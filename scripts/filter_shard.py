@@ -1,6 +1,5 @@
 """Filter one shard of WARC/ARC files (see amalia_wf.data.shard)."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

@@ -1,6 +1,5 @@
 """The reward model that ranks candidates: a tiny seeded one offline, ArmoRM (or another hub model) in the paper."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

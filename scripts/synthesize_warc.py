@@ -1,6 +1,5 @@
 """Write one deterministic synthetic WARC file of the embedded default."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

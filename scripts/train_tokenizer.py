@@ -1,6 +1,5 @@
 """The tokenizer: trained on the corpus (embedded default) or the base model's own (paper)."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

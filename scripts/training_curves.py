@@ -1,6 +1,5 @@
 """Loss curves, tokens/s and peak memory of the training stages."""
 
-import bootstrap  # noqa: F401  (the checkout's amalia_wf first on sys.path)
 from amalia_wf.jobs import setup
 
 setup(snakemake)

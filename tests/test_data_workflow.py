@@ -104,7 +104,7 @@ def test_kept_documents_carry_measurements_and_labels(default_run):
         meta = doc["metadata"]
         assert meta["language"] == "por_Latn" and meta["language_score"] > 0.799
         assert {"dup_line_frac", "line_punct_ratio", "n_words", "stop_words"} <= set(meta["filter_values"])
-        assert meta["quality"] in ("low", "medium", "high") and meta["minhash_cluster_size"] >= 1
+        assert meta["quality"] in ("low", "medium", "high") and meta["minhash_collection_cluster_size"] >= 1
         assert meta["title"], url
     labels = {p.parent.name for p in (default_run / "results/data/corpus").glob("*/part-*.jsonl.gz") if gzip.open(p).read()}
     assert labels == {"low", "medium", "high"}

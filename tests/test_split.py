@@ -72,7 +72,7 @@ def test_classify_shard_with_a_local_eurofilter_like_model(tmp_path):
     stats = classify_shard("c", str(tmp_path / "docs.jsonl.gz"), str(tmp_path / "clusters.npz"), cfg, out)
     kept = list(read_jsonl_gz(out["docs"]))
     assert [d["metadata"]["doc_key"] for d in kept] == [1, 3]
-    assert [d["metadata"]["minhash_cluster_size"] for d in kept] == [2, 1]
+    assert [d["metadata"]["minhash_collection_cluster_size"] for d in kept] == [2, 1]
     for d in kept:
         scores = d["metadata"]["quality_scores"]
         assert abs(scores["p_low"] + scores["p_medium"] + scores["p_high"] - 1) < 1e-4

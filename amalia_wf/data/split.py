@@ -27,6 +27,21 @@ def _batches(items: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[s
         yield batch
 
 
+def _survives(
+    doc: dict[str, Any], stage: str, clusters: Clusters, key: int, funnel: Funnel, excluded: list[dict[str, Any]]
+) -> bool:
+    """Record the document's cluster size under `<stage>_cluster_size`; log it as excluded if a copy is kept."""
+    funnel.enter(stage, len(doc["text"]))
+    kept, root, size = clusters.fate(key)
+    doc["metadata"][f"{stage}_cluster_size"] = size
+    if not kept:
+        funnel.drop(stage, "duplicate")
+        excluded.append(doc | {"stage": stage, "reason": "duplicate", "duplicate_of": root})
+        return False
+    funnel.leave(stage, len(doc["text"]))
+    return True
+
+
 def classify_shard(
     collection: str,
     docs_path: str, clusters_path: str, data_cfg: Mapping[str, Any], out: Mapping[str, Any]
@@ -45,16 +60,8 @@ def classify_shard(
 
     def unique() -> Iterator[dict[str, Any]]:
         for doc in read_jsonl_gz(docs_path):
-            meta = doc["metadata"]
-            funnel.enter("minhash_collection", len(doc["text"]))
-            kept, root, size = clusters.fate(meta["doc_key"])
-            meta["minhash_cluster_size"] = size
-            if not kept:
-                funnel.drop("minhash_collection", "duplicate")
-                excluded.append(doc | {"stage": "minhash_collection", "reason": "duplicate", "duplicate_of": root})
-                continue
-            funnel.leave("minhash_collection", len(doc["text"]))
-            yield doc
+            if _survives(doc, "minhash_collection", clusters, doc["metadata"]["doc_key"], funnel, excluded):
+                yield doc
 
     def labelled() -> Iterator[dict[str, Any]]:
         for batch in _batches(unique(), CLASSIFY_BATCH):
@@ -119,15 +126,8 @@ def build_split(
                 if meta["quality"] != label:
                     continue
                 funnel = funnels.setdefault(meta["collection"], Funnel())
-                funnel.enter("minhash_cross", len(doc["text"]))
-                kept, root, size = clusters.fate(cross_key(collection_index, meta["doc_key"]))
-                meta["minhash_cross_cluster_size"] = size
-                if not kept:
-                    funnel.drop("minhash_cross", "duplicate")
-                    excluded.append(doc | {"stage": "minhash_cross", "reason": "duplicate", "duplicate_of": root})
-                    continue
-                funnel.leave("minhash_cross", len(doc["text"]))
-                yield doc
+                if _survives(doc, "minhash_cross", clusters, cross_key(collection_index, meta["doc_key"]), funnel, excluded):
+                    yield doc
 
     part = 0
     for part, batch in enumerate(_batches(survivors(), per_file)):
