@@ -25,6 +25,8 @@ def test_models_have_the_paper_changes_and_provenance(default_run):
     base, cpt = AutoConfig.from_pretrained(models / "base"), AutoConfig.from_pretrained(models / "cpt")
     assert (base.rope_parameters["rope_theta"], base.max_position_embeddings) == (10000.0, 256)
     assert (cpt.rope_parameters["rope_theta"], cpt.max_position_embeddings) == (1000000.0, 1024)
+    for stage in ("base", "reward"):
+        assert json.loads((models / stage / "provenance.json").read_text())["stage"] == stage
     for stage, steps in (("cpt", 8), ("sft", 8), ("dpo", 2)):
         prov = json.loads((models / stage / "provenance.json").read_text())
         assert prov["stage"] == stage and prov["steps"] == steps and prov["final_losses"]
