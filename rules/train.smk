@@ -104,7 +104,7 @@ rule sft:
         mixture=json_arg(TRAIN["sft"]["mixture"]),
         cfg=json_arg({k: v for k, v in TRAIN["sft"].items() if k != "mixture"}),
         checkpoints=checkpoints("sft"),
-        seed=config["seed"],
+        seed=TRAIN["sft"]["seed"],
         launch=LAUNCH["sft"],
     log:
         "results/logs/train/sft.log",
