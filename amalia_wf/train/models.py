@@ -59,7 +59,15 @@ def load_with_longer_context(
 
 
 def fetch_hub_model(repo: str, out_dir: str | Path, revision: str | None = None) -> Path:
-    """Download a hub model once into the results tree, so every later job reads it locally."""
+    """Copy a hub model into the results tree once, so every later job (and node) reads it locally.
+
+    Through the Hugging Face cache rather than `local_dir`: a cache filled beforehand (compute nodes
+    without internet, HF_HUB_OFFLINE=1) then serves the download.
+    """
+    import shutil
+
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(repo, revision=revision, local_dir=out_dir))
+    snapshot = snapshot_download(repo, revision=revision)
+    shutil.copytree(snapshot, out_dir, dirs_exist_ok=True)  # follows the cache's blob symlinks
+    return Path(out_dir)
