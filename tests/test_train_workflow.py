@@ -73,9 +73,10 @@ def test_paper_dry_run_prints_gpu_hours(tmp_path):
 
 def test_killed_training_rule_resumes_from_its_last_checkpoint(default_run, tmp_path):
     """SIGKILL in the middle of SFT, --unlock, rerun: the step count continues from the checkpoint."""
+    STEPS = 150  # long enough (a checkpoint and an evaluation every 5 steps) that the kill lands mid-run
     workdir = tmp_path / "resume"
     shutil.copytree(default_run, workdir, symlinks=True)
-    (workdir / "override.yaml").write_text(json.dumps({"train": {"sft": {"max_steps": 40, "save_steps": 5, "eval_steps": 5}}}))
+    (workdir / "override.yaml").write_text(json.dumps({"train": {"sft": {"max_steps": STEPS, "save_steps": 5, "eval_steps": 5}}}))
     proc = subprocess.Popen(
         snakemake_cmd(workdir, "results/models/sft"), cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -101,7 +102,7 @@ def test_killed_training_rule_resumes_from_its_last_checkpoint(default_run, tmp_
     restart = next((i for i in range(1, len(steps)) if steps[i] <= steps[i - 1]), None)
     if restart is not None:
         assert steps[restart] == saved + 1, steps
-    assert sorted(set(steps)) == list(range(1, 41)) and steps[-1] == 40
+    assert sorted(set(steps)) == list(range(1, STEPS + 1)) and steps[-1] == STEPS
     prov = json.loads((workdir / "results/models/sft/provenance.json").read_text())
-    assert prov["steps"] == 40
+    assert prov["steps"] == STEPS
     assert torch.isfinite(torch.tensor(prov["final_losses"])).all()
