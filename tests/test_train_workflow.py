@@ -15,6 +15,7 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+from amalia_wf.train.runs import resume_from
 from tests.conftest import make_workdir, run_snakemake, snakemake_cmd
 
 pytestmark = pytest.mark.slow
@@ -89,7 +90,8 @@ def test_killed_training_rule_resumes_from_its_last_checkpoint(default_run, tmp_
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    saved = max(int(p.name.split("-")[1]) for p in checkpoints.glob("*/checkpoint-*"))
+    # The newest checkpoint the trainer finished writing (the kill may land in the middle of one).
+    saved = max(int(p.parent.name.split("-")[1]) for p in checkpoints.glob("*/checkpoint-*/trainer_state.json"))
 
     run_snakemake(workdir, "--unlock")
     run_snakemake(workdir, "results/models/sft")
@@ -106,3 +108,13 @@ def test_killed_training_rule_resumes_from_its_last_checkpoint(default_run, tmp_
     prov = json.loads((workdir / "results/models/sft/provenance.json").read_text())
     assert prov["steps"] == STEPS
     assert torch.isfinite(torch.tensor(prov["final_losses"])).all()
+
+
+def test_resume_skips_a_checkpoint_the_kill_left_half_written(tmp_path):
+    for step in (5, 10, 15):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    for step in (5, 10):
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    (tmp_path / "checkpoint-7.partial").mkdir()
+    assert resume_from(tmp_path) == str(tmp_path / "checkpoint-10")
+    assert resume_from(tmp_path / "absent") is None

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from typing import Any
 
 import torch
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer import TRAINER_STATE_NAME
 
 from amalia_wf.io import write_json
 
@@ -31,7 +32,10 @@ def resume_from(checkpoint_dir: str | Path) -> str | None:
     Checkpoints live outside the rule's outputs on purpose: Snakemake deletes the outputs of a
     failed job, and a 76-hour SFT must not restart from step 0 after a time limit.
     """
-    last = get_last_checkpoint(str(checkpoint_dir)) if Path(checkpoint_dir).is_dir() else None
+    # A kill can land while a checkpoint is being written; the trainer state is written last, so a
+    # folder without it is skipped in favour of the one before.
+    found = [(int(m.group(1)), p) for p in Path(checkpoint_dir).glob("checkpoint-*") if (m := re.fullmatch(r"checkpoint-(\d+)", p.name))]
+    last = next((str(p) for _, p in sorted(found, reverse=True) if (p / TRAINER_STATE_NAME).is_file()), None)
     # Said in the job log, so a rerun shows whether it continued or started afresh.
     print(f"resuming from {last}" if last else f"no checkpoint in {checkpoint_dir}: starting at step 0", file=sys.stderr)
     return last
