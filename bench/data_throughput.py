@@ -549,7 +549,6 @@ def quality_verdict(text: str, splitter, cfg: dict[str, Any]) -> str | None:
 def agreement(records, ours_kept, ours_dropped, ours_cap, stock: StockRun, filters_cfg) -> None:
     from amalia_wf.data.text_filters import word_splitter
 
-    stock_names = [t.name for t in stock.taps]
     stock_last = stock.taps[-1].ids
     snap = {SNAPSHOT_STAGES[t.name]: t.texts for t in stock.taps if t.name in SNAPSHOT_STAGES}
     spacy = word_splitter("spacy")

@@ -7,8 +7,6 @@ causal-LM training through `transformers.Trainer`, resumable from its own checkp
 
 from __future__ import annotations
 
-import argparse
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,10 +15,7 @@ from transformers import AutoTokenizer, Trainer, TrainerState, TrainingArguments
 
 from amalia_wf.train.models import load_with_longer_context
 from amalia_wf.train.packing import PackedDataset, shard_paths
-from amalia_wf.train.runs import ThroughputLog, resume_from, use_bf16, write_provenance
-
-REPO = Path(__file__).resolve().parents[2]
-
+from amalia_wf.train.runs import REPO, ThroughputLog, stage_parser, train_and_save, use_bf16, write_provenance
 
 def build_trainer(
     base_dir: str | Path,
@@ -75,28 +70,18 @@ def run_pretraining(
     metrics_csv: str | Path,
 ) -> TrainerState:
     """Train, resuming from the newest checkpoint in `checkpoint_dir`; save model + tokenizer to `out_dir`."""
-    trainer = build_trainer(base_dir, sources, cfg, checkpoint_dir, metrics_csv)
-    trainer.train(resume_from_checkpoint=resume_from(checkpoint_dir))
-    trainer.model.config.use_cache = True  # Trainer turned it off for training; generation wants it back
-    # every rank calls it (sharded models need all of them); only world process zero writes,
-    # the tokenizer (processing_class) included
-    trainer.save_model(str(out_dir))
-    return trainer.state
+    return train_and_save(build_trainer(base_dir, sources, cfg, checkpoint_dir, metrics_csv), checkpoint_dir, out_dir)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Continued pretraining of the base model on packed token shards.")
+    parser = stage_parser("Continued pretraining of the base model on packed token shards.")
     parser.add_argument("--base", required=True, help="base model directory (model + tokenizer)")
     parser.add_argument(
         "--source", nargs=2, action="append", required=True, metavar=("PREFIX", "WEIGHT"),
         help="a tokenized source and its upsampling weight; repeat for the mixture",
     )
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--checkpoints", required=True)
-    parser.add_argument("--metrics", required=True)
-    parser.add_argument("--cfg-json", required=True, help="the pretraining config section as JSON")
     args = parser.parse_args(argv)
-    cfg = json.loads(args.cfg_json)
+    cfg = args.cfg_json
     sources = [(prefix, float(weight)) for prefix, weight in args.source]
     state = run_pretraining(args.base, sources, cfg, args.out, args.checkpoints, args.metrics)
     if state.is_world_process_zero:

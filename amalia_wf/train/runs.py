@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import json
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from transformers import Trainer, TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 from transformers.trainer import TRAINER_STATE_NAME
 
 from amalia_wf.io import write_json
 
+REPO = Path(__file__).resolve().parents[2]
 LIBRARIES = ("torch", "transformers", "trl", "accelerate", "tokenizers", "datasets")
 
 
@@ -39,6 +41,25 @@ def resume_from(checkpoint_dir: str | Path) -> str | None:
     # Said in the job log, so a rerun shows whether it continued or started afresh.
     print(f"resuming from {last}" if last else f"no checkpoint in {checkpoint_dir}: starting at step 0", file=sys.stderr)
     return last
+
+
+def train_and_save(trainer: Trainer, checkpoint_dir: str | Path, out_dir: str | Path) -> TrainerState:
+    """Train, resuming from the newest checkpoint if one exists, and save model and tokenizer to `out_dir`."""
+    trainer.train(resume_from_checkpoint=resume_from(checkpoint_dir))
+    trainer.model.config.use_cache = True  # training turned it off; generation from the saved model wants it
+    # Called on every rank: it writes only on the main one, and FSDP/DeepSpeed gather the weights collectively.
+    trainer.save_model(str(out_dir))
+    return trainer.state
+
+
+def stage_parser(description: str) -> argparse.ArgumentParser:
+    """The CLI options every training stage has."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", required=True, help="directory for the final model, tokenizer and provenance")
+    parser.add_argument("--checkpoints", required=True, help="checkpoint directory, kept across failed runs to resume")
+    parser.add_argument("--metrics", required=True, help="CSV that ThroughputLog appends to")
+    parser.add_argument("--cfg-json", required=True, type=json.loads, help="the stage's hyperparameters as JSON")
+    return parser
 
 
 def use_bf16(requested: bool) -> bool:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
-from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainerState
+from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerState
 from trl import SFTConfig, SFTTrainer
 
 from amalia_wf.io import write_json
 from amalia_wf.train.chat import load_mixture, split_validation, validate_mixture
-from amalia_wf.train.runs import ThroughputLog, resume_from, use_bf16, write_provenance
-
-REPO = Path(__file__).resolve().parents[2]
-
+from amalia_wf.train.runs import REPO, ThroughputLog, stage_parser, train_and_save, use_bf16, write_provenance
 
 def shared_args(cfg: Mapping[str, Any], checkpoint_dir: str | Path) -> dict[str, Any]:
     """Trainer arguments SFT and DPO set the same way."""
@@ -40,24 +36,6 @@ def shared_args(cfg: Mapping[str, Any], checkpoint_dir: str | Path) -> dict[str,
         "include_num_input_tokens_seen": "non_padding",
         "report_to": [],
     }
-
-
-def train_and_save(trainer: Trainer, checkpoint_dir: str | Path, out_dir: str | Path) -> TrainerState:
-    """Train, resuming from the newest checkpoint if one exists, and save model and tokenizer to `out_dir`."""
-    trainer.train(resume_from_checkpoint=resume_from(checkpoint_dir))
-    # Called on every rank: it writes only on the main one, and FSDP/DeepSpeed gather the weights collectively.
-    trainer.save_model(str(out_dir))
-    return trainer.state
-
-
-def stage_parser(description: str) -> argparse.ArgumentParser:
-    """The CLI options every training stage has."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--out", required=True, help="directory for the final model, tokenizer and provenance")
-    parser.add_argument("--checkpoints", required=True, help="checkpoint directory, kept across failed runs to resume")
-    parser.add_argument("--metrics", required=True, help="CSV that ThroughputLog appends to")
-    parser.add_argument("--cfg-json", required=True, type=json.loads, help="the stage's hyperparameters as JSON")
-    return parser
 
 
 def make_sft_trainer(
