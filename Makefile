@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup run report test
+.PHONY: setup system run report test
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: envs/*.yaml amalia_wf/envs.py pyproject.toml
@@ -25,5 +25,16 @@ run: setup
 report: run
 	$(BIN)/snakemake --profile profiles/local --report results/report.html
 
-test: setup
+# Debian packages the tests need (envs/apt.txt); installed once, as root or through sudo.
+system: $(VENV)/.system
+
+$(VENV)/.system: envs/apt.txt | setup
+	pkgs=$$(sed 's/#.*//' envs/apt.txt | xargs); \
+	if [ -n "$$pkgs" ] && ! dpkg -s $$pkgs >/dev/null 2>&1; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$pkgs; \
+	fi
+	touch $@
+
+test: setup system
 	$(BIN)/pytest
