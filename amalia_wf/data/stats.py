@@ -7,14 +7,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on cluster nodes
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from amalia_wf.data.shard import LANG_BINS
-from amalia_wf.io import atomic_path, read_json
+from amalia_wf.figures import plt, write_csv, write_png
+from amalia_wf.io import read_json
 
 FUNNEL_COLUMNS = ["collection", "stage", "docs_in", "docs_out", "chars_in", "chars_out"]
 
@@ -71,27 +68,14 @@ def _sum_by(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
     return summed.set_index(keys).loc[order].reset_index()
 
 
-def _write_csv(frame: pd.DataFrame, path: str) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n")
-
-
-def _write_png(fig: plt.Figure, path: str) -> None:
-    with atomic_path(path) as tmp:
-        # PNG metadata would otherwise carry the matplotlib version and a timestamp-free but
-        # software-dependent header; keep the file a function of the data.
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-
-
 def write_outputs(collected: Mapping[str, Any], out: Mapping[str, str], top_domains: int = 25) -> None:
     funnel = _sum_by(collected["funnel"], ["collection", "stage"])
     funnel["chars_in"] = funnel["chars_in"].astype("Int64")
-    _write_csv(funnel[FUNNEL_COLUMNS], out["funnel"])
+    write_csv(funnel[FUNNEL_COLUMNS], out["funnel"])
     reasons = pd.DataFrame(collected["reasons"], columns=["collection", "stage", "reason", "docs"])
-    _write_csv(reasons.groupby(["collection", "stage", "reason"], sort=True).sum().reset_index(), out["reasons"])
-    _write_csv(pd.DataFrame(collected["tokens"], columns=["label", "documents", "characters", "tokens", "unit"]), out["tokens"])
-    _write_csv(pd.DataFrame(collected["corrupt"], columns=["collection", "file"]), out["corrupt"])
+    write_csv(reasons.groupby(["collection", "stage", "reason"], sort=True).sum().reset_index(), out["reasons"])
+    write_csv(pd.DataFrame(collected["tokens"], columns=["label", "documents", "characters", "tokens", "unit"]), out["tokens"])
+    write_csv(pd.DataFrame(collected["corrupt"], columns=["collection", "file"]), out["corrupt"])
 
     fig, ax = plt.subplots(figsize=(7, 4))
     edges = [i / LANG_BINS for i in range(LANG_BINS)]
@@ -101,7 +85,7 @@ def write_outputs(collected: Mapping[str, Any], out: Mapping[str, str], top_doma
     ax.set_ylabel("documents")
     ax.set_title("Language-ID scores of extracted documents")
     ax.legend()
-    _write_png(fig, out["language_plot"])
+    write_png(fig, out["language_plot"])
 
     top = sorted(collected["domains"].items(), key=lambda kv: (-kv[1], kv[0]))[:top_domains]
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.25 * len(top) + 1)))
@@ -109,7 +93,7 @@ def write_outputs(collected: Mapping[str, Any], out: Mapping[str, str], top_doma
     ax.set_xlabel("kept documents")
     ax.set_title(f"Top {len(top)} registered domains after filtering")
     fig.tight_layout()
-    _write_png(fig, out["domain_plot"])
+    write_png(fig, out["domain_plot"])
 
 
 def run(shard_stats: Sequence[str], label_stats: Sequence[str], split_stats: Sequence[str], out: Mapping[str, str]) -> None:

@@ -5,13 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
 
-from amalia_wf.io import atomic_path
+from amalia_wf.figures import plt, write_csv, write_png
 
 
 def summarise(metrics: Mapping[str, str | Path], curves_png: str | Path, throughput_csv: str | Path) -> pd.DataFrame:
@@ -24,9 +20,7 @@ def summarise(metrics: Mapping[str, str | Path], curves_png: str | Path, through
         ax.set_xlabel("optimizer step")
         ax.set_ylabel("training loss")
     fig.tight_layout()
-    with atomic_path(curves_png) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    write_png(fig, curves_png)
     summary = pd.DataFrame(
         [
             {
@@ -40,6 +34,5 @@ def summarise(metrics: Mapping[str, str | Path], curves_png: str | Path, through
             for stage, frame in frames.items()
         ]
     )
-    with atomic_path(throughput_csv) as tmp:
-        summary.to_csv(tmp, index=False, lineterminator="\n")
+    write_csv(summary, throughput_csv)
     return summary
