@@ -1,0 +1,1 @@
+"""Generative benchmarks: greedy chat generation shared by the benchmarks, and P3B3 (pt-PT/pt-BR bias)."""
