@@ -51,6 +51,10 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str, retries: int =
                             f.write(chunk)
             break
         except requests.RequestException as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status is not None and 400 <= status < 500 and status not in (408, 429):
+                # Not found, forbidden...: asking again will not change the answer.
+                raise RuntimeError(f"download of {url} failed: {exc}") from exc
             if attempt == retries:
                 raise RuntimeError(f"download of {url} failed after {retries} attempts: {exc}") from exc
             log.warning("download of %s failed (attempt %d/%d): %s", url, attempt, retries, exc)

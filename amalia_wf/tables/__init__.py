@@ -1,0 +1,1 @@
+"""Result tables: reproduced values beside the paper's."""

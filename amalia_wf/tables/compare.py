@@ -1,0 +1,83 @@
+"""Reproduced values beside the paper's, cell by cell, for any of the paper's result tables.
+
+The paper's values are data (`data/reported/paper_tables.csv`: table, group, row, column, value,
+and the cell they were typed in from). A reproduced value comes with the file and rule that
+produced it. A cell without a result is "missing", never zero; cells further than the tolerance
+from the paper are flagged.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+REPORTED = Path(__file__).resolve().parents[2] / "data" / "reported" / "paper_tables.csv"
+GROUPS = {"fully_open": "Fully open models", "open_weight": "Open weight models"}
+COLUMNS = ["group", "model", "paper_row", "column", "reproduced", "reported", "difference", "status", "reported_cell", "produced_by"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One reproduced value (None when the result is missing) and where it came from."""
+
+    model: str
+    group: str
+    paper_row: str | None
+    column: str
+    value: float | None
+    produced_by: str
+
+
+def reported(table: str, path: str | os.PathLike[str] = REPORTED) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype={"value": float})
+    return frame[frame["table"] == table].reset_index(drop=True)
+
+
+def compare(table: str, cells: Sequence[Cell], columns: Sequence[str], tolerance: float, reported_path: str | os.PathLike[str] = REPORTED) -> pd.DataFrame:
+    """Long table: one row per (model, column). Paper rows no configured model reproduces are kept,
+    their reproduced value missing, so the layout is always the paper's."""
+    paper = reported(table, reported_path)
+    lookup = {(r.row, r.column): r for r in paper.itertuples()}
+    rows = []
+    for cell in cells:
+        ref = lookup.get((cell.paper_row, cell.column))
+        rows.append(_row(cell.group, cell.model, cell.paper_row, cell.column, cell.value, ref, tolerance, cell.produced_by))
+    covered = {c.paper_row for c in cells}
+    for ref in paper.itertuples():
+        if ref.row not in covered and ref.column in columns:
+            rows.append(_row(ref.group, "", ref.row, ref.column, None, ref, tolerance, ""))
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    order = {g: i for i, g in enumerate(GROUPS)}
+    frame["_g"] = frame["group"].map(order)
+    keys = list(zip(frame["model"], frame["paper_row"]))
+    frame["_r"] = [keys.index(k) for k in keys]
+    frame["_c"] = frame["column"].map({c: i for i, c in enumerate(columns)})
+    return frame.sort_values(["_g", "_r", "_c"], kind="stable").drop(columns=["_g", "_r", "_c"]).reset_index(drop=True)
+
+
+def _row(group: str, model: str, paper_row: str | None, column: str, value: float | None, ref: object, tolerance: float, produced_by: str) -> dict[str, object]:
+    rep = getattr(ref, "value", None)
+    have = value is not None and not math.isnan(value)
+    if not have:
+        status = "missing"
+    elif rep is None:
+        status = "not in paper"
+    else:
+        status = "differs" if abs(value - rep) > tolerance else "ok"
+    return {
+        "group": group,
+        "model": model,
+        "paper_row": paper_row or "",
+        "column": column,
+        "reproduced": round(value, 2) if have else None,
+        "reported": rep,
+        "difference": round(value - rep, 2) if have and rep is not None else None,
+        "status": status,
+        "reported_cell": getattr(ref, "cell", ""),
+        "produced_by": produced_by,
+    }
