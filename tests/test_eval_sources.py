@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import http.server
 import threading
 from collections.abc import Iterator
@@ -58,3 +59,9 @@ def test_checksum_mismatch_names_the_source_and_leaves_nothing(server: str, tmp_
 def test_unreachable_source_names_it(server: str, tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"benchmark frmt: url .*/absent\.tsv: download of .* failed"):
         fetch("frmt", {"url": f"{server}/absent.tsv", "sha256": "0" * 64}, tmp_path / "raw")
+
+
+def test_unpinned_download_records_the_checksum_it_got(server: str, tmp_path: Path) -> None:
+    out = fetch("pt_e", {"url": f"{server}/items.json", "sha256": None}, tmp_path / "raw")
+    record = json.loads((out / "SOURCE.json").read_text())
+    assert record["sha256"] == {f"{server}/items.json": hashlib.sha256(b'[{"question": "Qual?"}]').hexdigest()}

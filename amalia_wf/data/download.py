@@ -27,11 +27,12 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def download(url: str, dest: str | os.PathLike[str], sha256: str, retries: int = 5, timeout_s: float = 60) -> None:
+def download(url: str, dest: str | os.PathLike[str], sha256: str | None, retries: int = 5, timeout_s: float = 60) -> None:
     """Fetch `url` into `dest`, continuing a previous partial `.part` file with an HTTP Range request.
 
     The partial file survives kills and failed jobs (it is not a Snakemake output), so a 1 GB WARC
-    interrupted at 900 MB costs 100 MB on the rerun. `dest` appears only once the checksum matches.
+    interrupted at 900 MB costs 100 MB on the rerun. `dest` appears only once the checksum matches
+    (a None checksum, for sources not yet pinned, accepts the file; the caller records what it got).
     """
     final = Path(dest)
     part = final.with_name(final.name + ".part")
@@ -60,7 +61,7 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str, retries: int =
             log.warning("download of %s failed (attempt %d/%d): %s", url, attempt, retries, exc)
             time.sleep(min(2**attempt, 60))
     got = sha256_of(part)
-    if got != sha256:
+    if sha256 is not None and got != sha256:
         part.unlink()
         raise ChecksumMismatch(f"{url}: sha256 {got} does not match the manifest's {sha256}; partial file removed")
     os.replace(part, final)
