@@ -1,0 +1,1 @@
+"""Evaluation stage: the pt-PT lm-eval task suite (`suite`, `tasks/`) and its scoring helpers (`answers`)."""
