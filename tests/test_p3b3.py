@@ -396,6 +396,10 @@ def test_turn_table_and_plot(tmp_path: Path) -> None:
     out = tmp_path / "turns.png"
     agg.plot_turns(agg.turns(rows), out, scorer="judge")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A turn table read back from CSV (no categorical settings) plots too.
+    agg.turns(rows).to_csv(tmp_path / "turns.csv", index=False)
+    agg.plot_turns(pd.read_csv(tmp_path / "turns.csv"), tmp_path / "again.png", scorer="judge")
+    assert (tmp_path / "again.png").exists()
 
 
 def test_summary_reads_json_round_tripped_rows(tmp_path: Path) -> None:

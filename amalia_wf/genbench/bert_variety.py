@@ -104,7 +104,8 @@ class VarietyClassifier:
 
     def count_tokens(self, text: str) -> int:
         """Tokens the encoder would see, [CLS] and [SEP] included (the authors count the same way)."""
-        return len(self.tokenizer(text)["input_ids"])
+        # verbose=False: measuring a long answer is the point, not a mistake to warn about.
+        return len(self.tokenizer(text, verbose=False)["input_ids"])
 
     def chunks(self, text: str) -> list[str]:
         return chunk_text(text, self.count_tokens, self.max_tokens)

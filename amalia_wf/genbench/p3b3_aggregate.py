@@ -46,9 +46,14 @@ def _frame(rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     df["counted"] = df["ok"] & ~df["flag_not_pt"]
     # The headline mean sees only counted rows; everything else is NaN here and skipped by mean().
     df["headline"] = df["score"].where(df["counted"]).astype(float)
-    df["setting"] = pd.Categorical(df["setting"], categories=[s for s in SETTINGS if s in set(df["setting"])] +
-                                   sorted(set(df["setting"]) - set(SETTINGS)), ordered=True)
+    df["setting"] = pd.Categorical(df["setting"], categories=_setting_order(df["setting"]), ordered=True)
     return df
+
+
+def _setting_order(values: pd.Series) -> list[str]:
+    """The paper's order (none, pt-PT, pt-BR), then any other setting alphabetically."""
+    present = {str(v) for v in values}
+    return [s for s in SETTINGS if s in present] + sorted(present - set(SETTINGS))
 
 
 def summary(rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +102,7 @@ def plot_turns(turn_frame: pd.DataFrame, path: str | os.PathLike[str], scorer: s
     from amalia_wf.figures import write_png
 
     df = turn_frame[(turn_frame["scorer"] == scorer) & (turn_frame["turn"] <= max_turn)]
-    settings = [s for s in df["setting"].cat.categories if s in set(df["setting"])] if len(df) else []
+    settings = _setting_order(df["setting"])  # also right for a table read back from CSV
     fig, axes = plt.subplots(1, max(len(settings), 1), figsize=(4.5 * max(len(settings), 1), 3.6), sharey=True,
                              squeeze=False)
     for ax, setting in zip(axes[0], settings, strict=False):
