@@ -15,10 +15,14 @@ wildcard_constraints:
     shard=r"\d{5}",
     label="|".join(LABELS),
     index=r"\d{5}",
+    model="|".join(map(re.escape, EVAL_MODELS)) or "(?!)",
+    task="|".join(map(re.escape, BENCHMARKS)) or "(?!)",
 
 
 include: "rules/data.smk"
 include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/tables.smk"
 
 
 rule all:
@@ -26,3 +30,4 @@ rule all:
     input:
         rules.data.input,
         rules.train.input,
+        rules.tables.input,

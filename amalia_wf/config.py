@@ -56,6 +56,7 @@ def validate(config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") 
     names = [c["name"] for c in config["data"]["collections"]]
     if len(set(names)) != len(names):
         raise ConfigError("config key data.collections: collection names must be unique")
+    _validate_evaluation(config["evaluation"])
     files = {}
     for i, coll in enumerate(config["data"]["collections"]):
         files[coll["name"]] = collection_files(coll, base_dir)
@@ -67,12 +68,33 @@ def validate(config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") 
     return files
 
 
+def _validate_evaluation(evaluation: Mapping[str, Any]) -> None:
+    models = [m["name"] for m in evaluation["models"]] + [m["name"] for m in evaluation["trained"]]
+    duplicates = sorted({n for n in models if models.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"config key evaluation.models: model names must be unique across models and trained, repeated: {duplicates}")
+    sources = [b["task"] for b in evaluation["benchmarks"]]
+    if len(set(sources)) != len(sources):
+        raise ConfigError("config key evaluation.benchmarks: one source per task")
+    missing = [t for t in evaluation["tasks"] if t not in sources]
+    if missing:
+        raise ConfigError(f"config key evaluation.benchmarks: no source for task(s) {missing}")
+
+
+def benchmark_sources(evaluation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Task -> its source spec (the list entry without its `task` key)."""
+    return {b["task"]: {k: v for k, v in b.items() if k != "task"} for b in evaluation["benchmarks"]}
+
+
 def _required_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     data = config["data"]
     out = []
     for i, coll in enumerate(data["collections"]):
         if "urls" in coll:
             out.append((f"data.collections.{i}.urls", coll["urls"]))
+    for i, source in enumerate(config["evaluation"]["benchmarks"]):
+        if "path" in source and source["task"] in config["evaluation"]["tasks"]:
+            out.append((f"evaluation.benchmarks.{i}.path", source["path"]))
     lid = data["language_id"]["model"]
     if not lid.startswith(("bundled:", "hub:")):
         out.append(("data.language_id.model", lid))

@@ -17,7 +17,8 @@ os.environ.update(
     PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
 )
 
-from amalia_wf.config import ConfigError, collection_index, shards, validate
+from amalia_wf.config import ConfigError, benchmark_sources, collection_index, shards, validate
+from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.train.launch import gpu_hours, launcher
 
 try:
@@ -34,9 +35,16 @@ SHARD_IDS = {name: [f"{i:05d}" for i in range(len(s))] for name, s in SHARDS.ite
 
 
 def resources_for(rule_name):
-    """Job resources: `resources.default` overlaid with the block named after the rule."""
+    """Job resources: `resources.default` overlaid with the block named after the rule.
+
+    `runtime` (minutes) grows with the attempt: a job killed at its Slurm time limit is
+    resubmitted by `--retries` with twice, then three times the limit, and resumes from its
+    last checkpoint."""
     block = {**config["resources"]["default"], **config["resources"].get(rule_name, {})}
     block.pop("threads", None)
+    if "runtime" in block:
+        minutes = block["runtime"]
+        block["runtime"] = lambda wildcards, attempt: minutes * attempt
     return block
 
 
@@ -105,3 +113,23 @@ def strategy_inputs(*names):
 def json_arg(obj):
     """A config block as one shell-quoted JSON argument for the training CLIs."""
     return shlex.quote(json.dumps(obj, sort_keys=True))
+
+
+EVAL = config["evaluation"]
+EVAL_MODELS = {m["name"]: ModelSpec.from_config(m) for m in EVAL["models"] + EVAL["trained"]}
+EVAL_TASKS = EVAL["tasks"]
+BENCHMARKS = benchmark_sources(EVAL)
+
+
+def eval_model_input(wildcards):
+    return EVAL_MODELS[wildcards.model].input_path()
+
+
+def eval_outputs(model):
+    return [f"results/eval/{model}/{task}.json" for task in EVAL_TASKS]
+
+
+def benchmark_source_input(wildcards):
+    """A local benchmark path is an input (edits rerun the task); downloads have none."""
+    source = BENCHMARKS[wildcards.task]
+    return [source["path"]] if "path" in source else []

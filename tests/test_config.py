@@ -45,6 +45,12 @@ def config() -> dict[str, Any]:
     return load("config.yaml")
 
 
+def with_fixtures(base_dir: Path) -> Path:
+    """A base directory that also holds the embedded default's benchmark fixtures (data/)."""
+    (base_dir / "data").symlink_to(REPO / "data")
+    return base_dir
+
+
 def rejected(cfg: dict[str, Any], base_dir: Path = REPO) -> str:
     with pytest.raises(ConfigError) as info:
         validate(cfg, base_dir)
@@ -152,19 +158,38 @@ def test_missing_local_language_id_model(config):
 def test_existing_local_language_id_model_is_accepted(config, tmp_path):
     (tmp_path / "lid.bin").write_bytes(b"x")
     config["data"]["language_id"]["model"] = "lid.bin"
-    validate(config, tmp_path)
+    validate(config, with_fixtures(tmp_path))
+
+
+def test_missing_benchmark_path_names_the_key(config):
+    config["evaluation"]["benchmarks"][0]["path"] = "nowhere/arc"
+    message = rejected(config)
+    assert message == "config key evaluation.benchmarks.0.path: file not found: nowhere/arc"
+
+
+def test_task_without_source_and_duplicate_models_are_rejected(config):
+    config["evaluation"]["benchmarks"] = [b for b in config["evaluation"]["benchmarks"] if b["task"] != "frmt"]
+    assert "config key evaluation.benchmarks: no source for task(s) ['frmt']" in rejected(config)
+    config = load("config.yaml")
+    config["evaluation"]["trained"].append(dict(config["evaluation"]["trained"][0]))
+    assert "model names must be unique" in rejected(config)
+
+
+def test_benchmark_source_with_bad_checksum_is_rejected(config):
+    config["evaluation"]["benchmarks"][0] = {"task": "arc_c", "url": "https://x/y.json", "sha256": "abc"}
+    assert rejected(config).startswith("config key evaluation.benchmarks.0:")
 
 
 def test_paths_glob_matching_nothing(config, tmp_path):
     config["data"]["collections"] = [{"name": "web", "paths": "warcs/**/*.warc.gz"}]
-    message = rejected(config, tmp_path)
+    message = rejected(config, with_fixtures(tmp_path))
     assert "config key data.collections.0.paths" in message
     assert "warcs/**/*.warc.gz" in message
 
 
 def test_missing_url_manifest(config, tmp_path):
     config["data"]["collections"] = [{"name": "web", "urls": "manifest.tsv"}]
-    message = rejected(config, tmp_path)
+    message = rejected(config, with_fixtures(tmp_path))
     assert "config key data.collections.0.urls" in message
     assert "manifest.tsv" in message
 

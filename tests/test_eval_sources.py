@@ -63,5 +63,5 @@ def test_unreachable_source_names_it(server: str, tmp_path: Path) -> None:
 
 def test_unpinned_download_records_the_checksum_it_got(server: str, tmp_path: Path) -> None:
     out = fetch("pt_e", {"url": f"{server}/items.json", "sha256": None}, tmp_path / "raw")
-    record = json.loads((out / "SOURCE.json").read_text())
+    record = json.loads((out / "SOURCE.lock").read_text())
     assert record["sha256"] == {"items.json": hashlib.sha256(b'[{"question": "Qual?"}]').hexdigest()}
