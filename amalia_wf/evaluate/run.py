@@ -105,9 +105,13 @@ def _run_tasks(
     tasks: Mapping[str, Mapping[str, str]],
     cached: Mapping[str, Path],
     settings: Mapping[str, Any],
-) -> None:
+) -> dict[str, float]:
+    """Evaluate and cache each task; return its wall seconds (model load excluded)."""
+    import time
+
     import lm_eval
 
+    seconds = {}
     lm = build_lm(settings["backend"], pretrained, revision, settings)
     manager = task_manager()
     for task, data_files in tasks.items():
@@ -116,6 +120,7 @@ def _run_tasks(
             cap = min(settings["max_gen_toks"], config["generation_kwargs"].get("max_gen_toks", settings["max_gen_toks"]))
             config = load_task_config(task, data_files, {"generation_kwargs": {"max_gen_toks": cap}})
         log.info("evaluating %s on %s", spec.name, task)
+        start = time.perf_counter()
         results = lm_eval.simple_evaluate(
             model=lm,
             tasks=[config],
@@ -131,6 +136,9 @@ def _run_tasks(
             bootstrap_iters=settings.get("bootstrap_iters", 1000),
         )
         write_json(cached[task], result_record(spec, task, pretrained, revision, settings, results))
+        seconds[task] = time.perf_counter() - start
+        log.info("%s on %s: %.1f s", spec.name, task, seconds[task])
+    return seconds
 
 
 def result_record(spec: ModelSpec, task: str, pretrained: str, revision: str, settings: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
