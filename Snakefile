@@ -22,6 +22,7 @@ wildcard_constraints:
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/genbench.smk"
 include: "rules/tables.smk"
 
 
@@ -31,3 +32,5 @@ rule all:
         rules.data.input,
         rules.train.input,
         rules.tables.input,
+        rules.genbench.input,
+        rules.genbench_tables.input,

@@ -57,6 +57,7 @@ def validate(config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") 
     if len(set(names)) != len(names):
         raise ConfigError("config key data.collections: collection names must be unique")
     _validate_evaluation(config["evaluation"])
+    _validate_genbench(config["genbench"], config["judge"])
     files = {}
     for i, coll in enumerate(config["data"]["collections"]):
         files[coll["name"]] = collection_files(coll, base_dir)
@@ -81,6 +82,24 @@ def _validate_evaluation(evaluation: Mapping[str, Any]) -> None:
         raise ConfigError(f"config key evaluation.benchmarks: no source for task(s) {missing}")
 
 
+def genbench_sources_needed(genbench: Mapping[str, Any], judge: Mapping[str, Any] | None) -> list[str]:
+    """The generation-benchmark sources a run fetches: its tasks, and ALBA's judge few-shot CSVs
+    when ALBA is judged."""
+    needed = list(genbench["tasks"])
+    if judge and "alba" in needed:
+        needed.append("alba_judge_train")
+    return needed
+
+
+def _validate_genbench(genbench: Mapping[str, Any], judge: Mapping[str, Any] | None) -> None:
+    sources = [b["task"] for b in genbench["benchmarks"]]
+    if len(set(sources)) != len(sources):
+        raise ConfigError("config key genbench.benchmarks: one source per task")
+    missing = [t for t in genbench_sources_needed(genbench, judge) if t not in sources]
+    if missing:
+        raise ConfigError(f"config key genbench.benchmarks: no source for task(s) {missing}")
+
+
 def benchmark_sources(evaluation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Task -> its source spec (the list entry without its `task` key)."""
     return {b["task"]: {k: v for k, v in b.items() if k != "task"} for b in evaluation["benchmarks"]}
@@ -95,6 +114,18 @@ def _required_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     for i, source in enumerate(config["evaluation"]["benchmarks"]):
         if "path" in source and source["task"] in config["evaluation"]["tasks"]:
             out.append((f"evaluation.benchmarks.{i}.path", source["path"]))
+    needed = genbench_sources_needed(config["genbench"], config["judge"])
+    for i, source in enumerate(config["genbench"]["benchmarks"]):
+        if "path" in source and source["task"] in needed:
+            out.append((f"genbench.benchmarks.{i}.path", source["path"]))
+    if "p3b3" in config["genbench"]["tasks"]:
+        out.append(("genbench.p3b3.human_ratings", config["genbench"]["p3b3"]["human_ratings"]))
+    for name, spec in config["genbench"]["p3b3"]["classifiers"].items():
+        if "path" in spec:
+            out.append((f"genbench.p3b3.classifiers.{name}.path", spec["path"]))
+    guard = config["genbench"]["safety"]["guard"]
+    if guard and "path" in guard:
+        out.append(("genbench.safety.guard.path", guard["path"]))
     lid = data["language_id"]["model"]
     if not lid.startswith(("bundled:", "hub:")):
         out.append(("data.language_id.model", lid))

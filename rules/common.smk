@@ -118,7 +118,8 @@ def json_arg(obj):
 EVAL = config["evaluation"]
 EVAL_MODELS = {m["name"]: ModelSpec.from_config(m) for m in EVAL["models"] + EVAL["trained"]}
 EVAL_TASKS = EVAL["tasks"]
-BENCHMARKS = benchmark_sources(EVAL)
+# Sources of the lm-eval tasks and of the generation benchmarks (rules/genbench.smk), fetched alike.
+BENCHMARKS = benchmark_sources(EVAL) | benchmark_sources(config["genbench"])
 
 
 def eval_model_input(wildcards):

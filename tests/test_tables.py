@@ -73,3 +73,20 @@ def test_reported_values_typed_in_from_the_paper() -> None:
     assert cell.value == 68.4 and cell.group == "fully_open"
     assert reported("table4", REPORTED).query("row == 'Gemma 3-12B' and column == 'P3B3'").value.item() == 88.3
     assert reported("table5", REPORTED).query("row == 'Mistral-7B' and column == 'ADV-Bench'").value.item() == 34.4
+
+
+def test_a_cell_can_say_why_it_has_no_value(paper: Path, tmp_path: Path) -> None:
+    """A cell that was not run carries its reason instead of a value: status in the CSV, text in place of the number."""
+    why = "not run: no judge configured"
+    cells = [Cell("mine", "fully_open", "A", "ARC-C", None, "r", why), Cell("mine", "fully_open", "A", "MMLU", 0.456, "r", why)]
+    frame = compare("t", cells, COLUMNS, 2.0, paper)
+    by = {r.column: r for r in frame.itertuples() if r.model == "mine"}
+    assert by["ARC-C"].status == why and pd.isna(by["ARC-C"].reproduced) and by["ARC-C"].reported == 50.0
+    assert by["MMLU"].status == "differs"  # a value wins over a reason
+    assert "| mine (A) | not run: no judge configured / 50.0 | 0.5† / 40.0 (-39.5) |" in markdown(frame, COLUMNS, "T", 2.0)
+    assert "| mine (A) | not run: no judge configured / 50.00 | 0.46† / 40.00 (-39.54) |" in markdown(frame, COLUMNS, "T", 2.0, decimals=2)
+    out = {k: str(tmp_path / f"t.{k}") for k in ("csv", "md", "tex")}
+    write_all(frame, COLUMNS, "T", 2.0, out, notes=["Note: a judge column."])
+    assert pd.read_csv(out["csv"]).status.tolist()[:1] == [why]
+    assert "Note: a judge column." in Path(out["md"]).read_text() and "Note: a judge column." in Path(out["tex"]).read_text()
+    assert "not run: no judge configured / 50.0" in Path(out["tex"]).read_text()

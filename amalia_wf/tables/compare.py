@@ -3,7 +3,9 @@
 The paper's values are data (`data/reported/paper_tables.csv`: table, group, row, column, value,
 and the cell they were typed in from). A reproduced value comes with the file and rule that
 produced it. A cell without a result is "missing", never zero; cells further than the tolerance
-from the paper are flagged.
+from the paper are flagged. A cell without a value may say why instead of "missing" (its
+`status`, e.g. "not run: no judge configured"): that text is the cell's status in the CSV and
+what the rendered tables print in place of the value.
 """
 
 from __future__ import annotations
@@ -17,13 +19,25 @@ from pathlib import Path
 import pandas as pd
 
 REPORTED = Path(__file__).resolve().parents[2] / "data" / "reported" / "paper_tables.csv"
-GROUPS = {"fully_open": "Fully open models", "open_weight": "Open weight models"}
+GROUPS = {
+    "fully_open": "Fully open models",
+    "open_weight": "Open weight models",
+    "closed_source": "Closed source models",  # the P3B3 paper's API models
+    # P3B3 Table 1 (judge validation): who is compared with the human ratings.
+    "humans": "Human annotators",
+    "classifiers": "Encoder classifiers",
+    "judges": "LLM judges",
+    "offline": "Offline scorer",
+}
 COLUMNS = ["group", "model", "paper_row", "column", "reproduced", "reported", "difference", "status", "reported_cell", "produced_by"]
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One reproduced value (None when the result is missing) and where it came from."""
+    """One reproduced value (None when the result is missing) and where it came from.
+
+    `status` says why a cell has no value ("not run: no judge configured"); None means "missing".
+    It is ignored when there is a value."""
 
     model: str
     group: str
@@ -31,6 +45,7 @@ class Cell:
     column: str
     value: float | None
     produced_by: str
+    status: str | None = None
 
 
 def reported(table: str, path: str | os.PathLike[str] = REPORTED) -> pd.DataFrame:
@@ -46,7 +61,7 @@ def compare(table: str, cells: Sequence[Cell], columns: Sequence[str], tolerance
     rows = []
     for cell in cells:
         ref = lookup.get((cell.paper_row, cell.column))
-        rows.append(_row(cell.group, cell.model, cell.paper_row, cell.column, cell.value, ref, tolerance, cell.produced_by))
+        rows.append(_row(cell.group, cell.model, cell.paper_row, cell.column, cell.value, ref, tolerance, cell.produced_by, cell.status))
     covered = {c.paper_row for c in cells}
     for ref in paper.itertuples():
         if ref.row not in covered and ref.column in columns:
@@ -60,11 +75,13 @@ def compare(table: str, cells: Sequence[Cell], columns: Sequence[str], tolerance
     return frame.sort_values(["_g", "_r", "_c"], kind="stable").drop(columns=["_g", "_r", "_c"]).reset_index(drop=True)
 
 
-def _row(group: str, model: str, paper_row: str | None, column: str, value: float | None, ref: object, tolerance: float, produced_by: str) -> dict[str, object]:
+def _row(
+    group: str, model: str, paper_row: str | None, column: str, value: float | None, ref: object, tolerance: float, produced_by: str, why: str | None = None
+) -> dict[str, object]:
     rep = getattr(ref, "value", None)
     have = value is not None and not math.isnan(value)
     if not have:
-        status = "missing"
+        status = why or "missing"
     elif rep is None:
         status = "not in paper"
     else:

@@ -1,0 +1,286 @@
+# Generation benchmarks with judges (AMALIA paper sections 6.2-6.5, Tables 4 and 5; the P3B3 paper's
+# Tables 1 and 2): every evaluated model answers P3B3 (three settings), ALBA, the PT-E open questions
+# and the safety sets; answers are scored by the offline variety scorer (always), the encoder
+# classifiers, the LLM judge and Qwen3Guard (each only when configured). One generation job per
+# (model, benchmark), so a rerun redoes only the missing pairs.
+import re
+
+from amalia_wf.genbench.plan import JUDGE_CACHE, GenbenchPlan
+from amalia_wf.genbench.workflow import generation_settings
+
+GB = config["genbench"]
+GB_PLAN = GenbenchPlan(config, EVAL_MODELS)
+# Values of this file's benchmark wildcards (each rule's jobs: their product), for job summaries.
+GENBENCH_WILDCARDS = GB_PLAN.wildcards
+
+
+# --------------------------------------------------------------------------- rules
+
+
+rule genbench_fetch_model:
+    localrule: True
+    output:
+        "results/models/genbench/{aux}.json",
+    params:
+        spec=lambda wc: GB_PLAN.aux[wc.aux],
+    log:
+        "results/logs/genbench/genbench_fetch_model/{aux}.log",
+    wildcard_constraints:
+        aux="|".join(map(re.escape, GB_PLAN.hub_aux())) or "(?!)",
+    conda:
+        "../envs/eval.yaml"
+    script:
+        "../scripts/fetch_eval_model.py"
+
+
+rule genbench_generate:
+    input:
+        model=eval_model_input,
+        data="results/eval_data/{bench}/raw",
+    output:
+        records="results/genbench/{model}/{bench}/responses.jsonl.gz",
+        info="results/genbench/{model}/{bench}/generation.json",
+    params:
+        spec=lambda wc: EVAL_MODELS[wc.model],
+        settings=lambda wc: generation_settings(GB, wc.bench),
+        backend=EVAL["backend"],
+    log:
+        "results/logs/genbench/genbench_generate/{model}/{bench}.log",
+    benchmark:
+        "results/benchmarks/genbench/genbench_generate/{model}/{bench}.tsv"
+    wildcard_constraints:
+        bench="|".join(map(re.escape, GB_PLAN.tasks)) or "(?!)",
+    conda:
+        "../envs/gpu/vllm.yaml" if EVAL["backend"] == "vllm" else "../envs/eval.yaml"
+    threads: threads_for("genbench_generate")
+    resources:
+        **resources_for("genbench_generate"),
+    script:
+        "../scripts/genbench_generate.py"
+
+
+rule p3b3_variety:
+    input:
+        "results/genbench/{model}/p3b3/responses.jsonl.gz",
+    output:
+        "results/genbench/{model}/p3b3/scores/variety.jsonl.gz",
+    params:
+        lid=config["data"]["language_id"],
+    log:
+        "results/logs/genbench/p3b3_variety/{model}.log",
+    conda:
+        "../envs/data.yaml"
+    threads: threads_for("p3b3_variety")
+    resources:
+        **resources_for("p3b3_variety"),
+    script:
+        "../scripts/genbench_variety.py"
+
+
+rule p3b3_classify:
+    input:
+        responses="results/genbench/{model}/p3b3/responses.jsonl.gz",
+        classifier=lambda wc: GB_PLAN.aux_input(wc.classifier),
+    output:
+        "results/genbench/{model}/p3b3/scores/{classifier}.jsonl.gz",
+    params:
+        spec=lambda wc: GB_PLAN.aux[wc.classifier],
+        cfg=lambda wc: GB_PLAN.classifiers[wc.classifier],
+        lid=config["data"]["language_id"],
+    log:
+        "results/logs/genbench/p3b3_classify/{model}/{classifier}.log",
+    benchmark:
+        "results/benchmarks/genbench/p3b3_classify/{model}/{classifier}.tsv"
+    wildcard_constraints:
+        classifier="|".join(map(re.escape, GB_PLAN.classifiers)) or "(?!)",
+    conda:
+        "../envs/data.yaml"
+    threads: threads_for("p3b3_classify")
+    resources:
+        **resources_for("p3b3_classify"),
+    script:
+        "../scripts/genbench_classify.py"
+
+
+rule alba_fewshots:
+    input:
+        "results/eval_data/alba_judge_train/raw",
+    output:
+        "results/genbench/alba_fewshots.csv",
+    params:
+        objective=GB["alba"]["fewshot_objective"],
+    log:
+        "results/logs/genbench/alba_fewshots.log",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("alba_fewshots")
+    resources:
+        **resources_for("alba_fewshots"),
+    script:
+        "../scripts/genbench_alba_fewshots.py"
+
+
+# Judge calls go to an external endpoint: run where the network is (the driver's node).
+rule genbench_judge:
+    localrule: True
+    input:
+        responses="results/genbench/{model}/{judged_bench}/responses.jsonl.gz",
+        fewshots=lambda wc: ["results/genbench/alba_fewshots.csv"] if wc.judged_bench == "alba" else [],
+    output:
+        judged="results/genbench/{model}/{judged_bench}/judged.jsonl.gz",
+        summary="results/genbench/{model}/{judged_bench}/judged.summary.json",
+    params:
+        judge=GB_PLAN.judge,
+        cache=JUDGE_CACHE,
+        variant=GB_PLAN.variant,
+    log:
+        "results/logs/genbench/genbench_judge/{model}/{judged_bench}.log",
+    benchmark:
+        "results/benchmarks/genbench/genbench_judge/{model}/{judged_bench}.tsv"
+    wildcard_constraints:
+        judged_bench="|".join(GB_PLAN.judged_tasks) or "(?!)",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("genbench_judge")
+    resources:
+        **resources_for("genbench_judge"),
+    script:
+        "../scripts/genbench_judge.py"
+
+
+rule safety_guard:
+    input:
+        responses="results/genbench/{model}/{safety_bench}/responses.jsonl.gz",
+        guard=lambda wc: GB_PLAN.aux_input("guard"),
+    output:
+        guarded="results/genbench/{model}/{safety_bench}/guarded.jsonl.gz",
+        summary="results/genbench/{model}/{safety_bench}/guarded.summary.json",
+    params:
+        spec=lambda wc: GB_PLAN.aux["guard"],
+        cfg=GB["safety"]["guard"],
+    log:
+        "results/logs/genbench/safety_guard/{model}/{safety_bench}.log",
+    benchmark:
+        "results/benchmarks/genbench/safety_guard/{model}/{safety_bench}.tsv"
+    wildcard_constraints:
+        safety_bench="|".join(GB_PLAN.safety_tasks) or "(?!)",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("safety_guard")
+    resources:
+        **resources_for("safety_guard"),
+    script:
+        "../scripts/genbench_guard.py"
+
+
+rule table4:
+    input:
+        GB_PLAN.inputs(GB_PLAN.table4()),
+    output:
+        csv=report("results/tables/table4.csv", category="Tables", subcategory="Table 4", caption="../report/table4.rst"),
+        md=report("results/tables/table4.md", category="Tables", subcategory="Table 4", caption="../report/table4.rst"),
+        tex="results/tables/table4.tex",
+    params:
+        models=list(EVAL_MODELS.values()),
+        plan=GB_PLAN.table4(),
+        notes=GB_PLAN.table4_notes(),
+        tolerance=config["tables"]["tolerance"],
+    log:
+        "results/logs/genbench/table4.log",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("table4")
+    resources:
+        **resources_for("table4"),
+    script:
+        "../scripts/genbench_table4.py"
+
+
+rule table5:
+    input:
+        GB_PLAN.inputs(GB_PLAN.table5()),
+    output:
+        csv=report("results/tables/table5.csv", category="Tables", subcategory="Table 5", caption="../report/table5.rst"),
+        md=report("results/tables/table5.md", category="Tables", subcategory="Table 5", caption="../report/table5.rst"),
+        tex="results/tables/table5.tex",
+    params:
+        models=list(EVAL_MODELS.values()),
+        plan=GB_PLAN.table5(),
+        tolerance=config["tables"]["tolerance"],
+    log:
+        "results/logs/genbench/table5.log",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("table5")
+    resources:
+        **resources_for("table5"),
+    script:
+        "../scripts/genbench_table5.py"
+
+
+rule p3b3_table2:
+    input:
+        scores=[f for m in EVAL_MODELS for f in GB_PLAN.p3b3_scores(m).values()],
+    output:
+        csv=report("results/tables/p3b3_table2.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table2.rst"),
+        md=report("results/tables/p3b3_table2.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table2.rst"),
+        tex="results/tables/p3b3_table2.tex",
+        summary=report("results/tables/p3b3_summary.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_summary.rst"),
+        turns="results/tables/p3b3_turns.csv",
+        plot=report("results/tables/p3b3_turns.png", category="Tables", subcategory="P3B3", caption="../report/p3b3_turns.rst"),
+    params:
+        models=list(EVAL_MODELS.values()),
+        plan=GB_PLAN.table2(),
+        paper_rows=GB_PLAN.table2_paper_rows(),
+        plot_scorer=GB_PLAN.plot_scorer(),
+        max_turn=GB["p3b3"]["turn_plot_max_turn"],
+        notes=["offline columns: the offline pt-PT/pt-BR marker scorer (amalia_wf.variety), not in the paper; it abstains on answers without evidence (see p3b3_summary.csv, coverage)."],
+        tolerance=config["tables"]["tolerance"],
+    log:
+        "results/logs/genbench/p3b3_table2.log",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("p3b3_table2")
+    resources:
+        **resources_for("p3b3_table2"),
+    script:
+        "../scripts/genbench_p3b3_table2.py"
+
+
+# Judges the rated answers itself when a judge is configured: runs where the network is.
+rule p3b3_table1:
+    localrule: True
+    input:
+        ratings=GB["p3b3"]["human_ratings"],
+        classifiers=[GB_PLAN.aux_input(name) for name in GB_PLAN.classifiers],
+    output:
+        csv=report("results/tables/p3b3_table1.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table1.rst"),
+        md=report("results/tables/p3b3_table1.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table1.rst"),
+        tex="results/tables/p3b3_table1.tex",
+    params:
+        classifiers={name: (GB_PLAN.aux[name], cfg, GB_PLAN.aux_input(name)) for name, cfg in GB_PLAN.classifiers.items()},
+        judge=GB_PLAN.judge,
+        cache=JUDGE_CACHE,
+        variants=GB["p3b3"]["validation_variants"],
+        tolerance=config["tables"]["agreement_tolerance"],
+    log:
+        "results/logs/genbench/p3b3_table1.log",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("p3b3_table1")
+    resources:
+        **resources_for("p3b3_table1"),
+    script:
+        "../scripts/genbench_p3b3_table1.py"
+
+
+rule genbench:
+    input:
+        [GB_PLAN.outputs(m) for m in EVAL_MODELS],
+
+
+rule genbench_tables:
+    input:
+        rules.table4.output,
+        rules.table5.output,
+        [rules.p3b3_table1.output, rules.p3b3_table2.output] if "p3b3" in GB_PLAN.tasks else [],

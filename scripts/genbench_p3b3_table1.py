@@ -1,0 +1,17 @@
+"""P3B3 Table 1: agreement of the offline scorer, the classifiers and the judge with human ratings."""
+
+from amalia_wf.jobs import setup
+
+setup(snakemake)
+from amalia_wf.genbench.bert_variety import VarietyClassifier
+from amalia_wf.genbench.workflow import judge_client, local_model
+from amalia_wf.tables.genbench import table1
+
+params, out = snakemake.params, snakemake.output
+classifiers = {
+    name: VarietyClassifier(local_model(spec, model_input)[0], pt_pt_label=cfg.get("pt_pt_label"), batch_size=cfg.get("batch_size", 16))
+    for name, (spec, cfg, model_input) in params.classifiers.items()
+}
+client = judge_client(params.judge, params.cache) if params.judge else None
+table1(snakemake.input.ratings, classifiers, client, params.judge["model"] if params.judge else None, params.variants, params.tolerance,
+       {"csv": out.csv, "md": out.md, "tex": out.tex})
