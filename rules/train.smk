@@ -71,7 +71,8 @@ rule tokenize_source:
 rule pretrain:
     input:
         base="results/models/base",
-        tokens=expand("results/tokens/{source}.{ext}", source=MIXTURE, ext=["bin", "idx"]),
+        # ancient: copying or touching a (multi-GB) token shard does not redo training.
+        tokens=ancient(expand("results/tokens/{source}.{ext}", source=MIXTURE, ext=["bin", "idx"])),
     output:
         directory("results/models/cpt"),
     params:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.slurm_cluster import slurm_cluster  # noqa: F401  (the real Slurm of test_slurm.py)
+
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "report", "envs", "profiles", "amalia_wf", "data")
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -62,3 +64,7 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir = make_workdir(tmp_path_factory.mktemp("default"))
     run_snakemake(workdir)
     return workdir
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slurm: runs on a real single-node Slurm started by tools/slurm/up.sh")
