@@ -24,6 +24,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/genbench.smk"
 include: "rules/tables.smk"
+include: "rules/report.smk"
 
 
 rule all:
@@ -34,3 +35,4 @@ rule all:
         rules.tables.input,
         rules.genbench.input,
         rules.genbench_tables.input,
+        rules.run_report.input,
