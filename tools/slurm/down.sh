@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Stop the cluster started by tools/slurm/up.sh: slurmd, slurmctld and munged, by their PID files;
-# running jobs (and their slurmstepd) are cancelled first. Leaves no process behind.
+# Stop the cluster started by tools/slurm/up.sh, leaving no process behind: cancel its jobs, stop
+# slurmd, slurmctld and munged by their PID files, then end any job step (slurmstepd and what it
+# started) still holding files of the cluster, by PID. Safe to run when nothing is up.
 set -uo pipefail
 
 DIR=${SLURM_TEST_DIR:-/tmp/amalia-slurm}
 export SLURM_CONF=$DIR/slurm.conf
 
-# Processes whose executable is one of ours and whose parent chain leads to a pid we started.
-stop() {  # stop <pidfile> <name>
+stop() {  # stop <pidfile>: TERM, wait up to 10 s, then KILL
     local pidfile=$1 pid
     [ -f "$pidfile" ] || return 0
     pid=$(cat "$pidfile")
@@ -19,19 +19,27 @@ stop() {  # stop <pidfile> <name>
     rm -f "$pidfile"
 }
 
-if [ -f "$SLURM_CONF" ] && [ -f "$DIR/slurmctld.pid" ]; then
-    scancel --full --quiet --user "$(id -un)" 2>/dev/null || true
-    # Give slurmstepd a moment to end the job steps it runs.
-    for _ in $(seq 50); do
-        [ -z "$(squeue -h -t RUNNING,COMPLETING -o %i 2>/dev/null)" ] && break
+descendants() {  # descendants <pid>: its children, grandchildren, ...
+    local child
+    for child in $(ps -o pid= --ppid "$1"); do echo "$child"; descendants "$child"; done
+}
+
+if [ -f "$SLURM_CONF" ] && [ -f "$DIR/slurmctld.pid" ] && kill -0 "$(cat "$DIR/slurmctld.pid")" 2>/dev/null; then
+    scancel --quiet --user "$(id -un)" 2>/dev/null || true
+    # Cancelled steps get SIGTERM, then SIGKILL after KillWait (5 s).
+    for _ in $(seq 150); do
+        [ -z "$(squeue -h -t RUNNING,COMPLETING,CONFIGURING -o %i 2>/dev/null)" ] && break
         sleep 0.2
     done
 fi
 stop "$DIR/slurmd.pid"
 stop "$DIR/slurmctld.pid"
-# slurmstepd processes outlive slurmd; each is the parent of one job step and names its spool dir.
+# A job step outlives slurmd: its slurmstepd (which logs to the cluster's slurmd.log) and the job's
+# processes under it.
 for pid in $(pgrep -x slurmstepd); do
-    grep -qs "$DIR" "/proc/$pid/environ" /proc/$pid/cmdline && kill -KILL "$pid"
+    if ls -l "/proc/$pid/fd" 2>/dev/null | grep -q "$DIR/"; then
+        kill -KILL $(descendants "$pid") "$pid" 2>/dev/null
+    fi
 done
 stop "$DIR/munge/munged.pid"
 [ "$(readlink /etc/slurm/slurm.conf)" = "$DIR/slurm.conf" ] && rm -f /etc/slurm/slurm.conf
