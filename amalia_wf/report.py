@@ -37,6 +37,8 @@ BENCHMARK_FIELDS = {
     "cpu_time": "cpu_s",
 }
 RUNTIME_COLUMNS = ["rule", "job", "repeat", *BENCHMARK_FIELDS.values(), "benchmark"]
+# The checkout the workflow runs from (common.smk puts it first on the jobs' PYTHONPATH).
+WORKFLOW_DIR = Path(__file__).resolve().parents[1]
 # Missing measurements: "NA" (the job ended before the first memory sample), "-" (None).
 MISSING = ("NA", "-", "")
 # Up to this many jobs the chart has one bar per job; beyond (paper scale: thousands of shards) one per rule.
@@ -206,11 +208,12 @@ def installed(package: str) -> str:
 
 def versions(
     snakemake_version: str,
-    repo: str | os.PathLike[str],
+    repo: str | os.PathLike[str] = WORKFLOW_DIR,
     packages: Iterable[str] = PACKAGES,
     envs_dir: str | os.PathLike[str] = ENVS_DIR,
 ) -> pd.DataFrame:
-    """The workflow's commit, the Snakemake that ran it, and python and `packages` as installed
+    """The workflow's commit (`repo`: the checkout; not a rule parameter, so that a copied or moved
+    run directory is not out of date), the Snakemake that ran it, and python and `packages` as installed
     where this runs (the report job's environment: with the pip setup, the one every job uses;
     with --sdm conda, one of envs/*.yaml), each beside its pins: `pinned` in envs/*.yaml (one
     version, tests/test_envs.py checks), `gpu_pinned` in envs/gpu/*.yaml."""

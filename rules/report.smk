@@ -31,7 +31,6 @@ REPORT_WILDCARDS = {"label": LABELS, "source": list(MIXTURE), "model": list(EVAL
 
 
 rule run_summary:
-    localrule: True
     input:
         benchmarks=lambda wc: [
             j["path"] for j in benchmark_jobs(workflow.rules, REPORT_WILDCARDS | globals().get("GENBENCH_WILDCARDS", {}), SHARD_IDS)
@@ -59,7 +58,6 @@ rule run_summary:
         # whenever the config changes.
         config_origin=[f"merged config of this run (digest {digest(config)}), from:", *map(str, workflow.configfiles)],
         snakemake_version=SNAKEMAKE_VERSION,
-        workflow_dir=workflow.basedir,
     log:
         "results/logs/report/run_summary.log",
     conda:
@@ -72,7 +70,6 @@ rule run_summary:
 
 
 rule table_html:
-    localrule: True
     input:
         "results/tables/{table}.md",
     output:

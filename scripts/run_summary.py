@@ -20,5 +20,5 @@ with atomic_path(out.config) as tmp:
     header = "".join(f"# {line}\n" for line in params.config_origin)
     tmp.write_text(header + yaml.safe_dump(dict(snakemake.config), sort_keys=False, allow_unicode=True), encoding="utf-8")
 
-write_csv(versions(params.snakemake_version, params.workflow_dir), out.versions)
+write_csv(versions(params.snakemake_version), out.versions)
 write_csv(provenance(params.tables, params.producers), out.provenance)
