@@ -46,6 +46,14 @@ def make_workdir(dst: Path, overrides: dict | None = None) -> Path:
     return dst
 
 
+def copy_run(finished: Path, dst: Path, overrides: dict | None = None) -> Path:
+    """A copy of a finished run (results and Snakemake's records, mtimes kept), optionally with a config override."""
+    shutil.copytree(finished, dst, symlinks=True)
+    if overrides is not None:
+        (dst / "override.yaml").write_text(yaml.safe_dump(overrides))
+    return dst
+
+
 def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
     extra = ["--configfile", "override.yaml"] if (workdir / "override.yaml").exists() else []
     return [SNAKEMAKE, "--profile", "profiles/local", "--cores", "2", *args, *extra]  # --configfile takes several values: last

@@ -9,23 +9,15 @@ import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from amalia_wf.evaluate.suite import TASKS
-from tests.conftest import run_snakemake, snakemake_cmd
+from tests.conftest import copy_run, run_snakemake, snakemake_cmd
 
 pytestmark = pytest.mark.slow
 
 MODELS = ("amalia-tiny-sft", "amalia-tiny-dpo")
-
-
-def copy_run(default_run: Path, dst: Path, overrides: dict | None = None) -> Path:
-    shutil.copytree(default_run, dst, symlinks=True)
-    if overrides is not None:
-        (dst / "override.yaml").write_text(json.dumps(overrides))
-    return dst
 
 
 def test_every_model_and_task_has_a_full_result_file(default_run):

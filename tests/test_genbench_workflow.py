@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from amalia_wf.genbench.p3b3 import variety_rows
 from amalia_wf.genbench.p3b3_aggregate import summary
 from amalia_wf.io import read_jsonl_gz, write_jsonl_gz
-from tests.conftest import run_snakemake
+from tests.conftest import copy_run, run_snakemake
 from tests.judge_server import serve
 
 pytestmark = pytest.mark.slow
@@ -33,13 +32,6 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 def cell(table: list[dict[str, str]], model: str, column: str) -> dict[str, str]:
     return next(r for r in table if r["model"] == model and r["column"] == column)
-
-
-def copy_run(default_run: Path, dst: Path, overrides: dict | None = None) -> Path:
-    shutil.copytree(default_run, dst, symlinks=True)
-    if overrides is not None:
-        (dst / "override.yaml").write_text(json.dumps(overrides))
-    return dst
 
 
 def test_every_model_answers_every_benchmark_and_p3b3_records_carry_the_setting(default_run):

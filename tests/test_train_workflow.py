@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -15,7 +14,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from amalia_wf.train.runs import resume_from
-from tests.conftest import make_workdir, run_snakemake, snakemake_cmd
+from tests.conftest import copy_run, make_workdir, run_snakemake, snakemake_cmd
 
 pytestmark = pytest.mark.slow
 
@@ -72,9 +71,7 @@ def test_paper_dry_run_prints_gpu_hours(tmp_path):
 def test_killed_training_rule_resumes_from_its_last_checkpoint(default_run, tmp_path):
     """SIGKILL in the middle of SFT, --unlock, rerun: the step count continues from the checkpoint."""
     STEPS = 150  # long enough (a checkpoint and an evaluation every 5 steps) that the kill lands mid-run
-    workdir = tmp_path / "resume"
-    shutil.copytree(default_run, workdir, symlinks=True)
-    (workdir / "override.yaml").write_text(json.dumps({"train": {"sft": {"max_steps": STEPS, "save_steps": 5, "eval_steps": 5}}}))
+    workdir = copy_run(default_run, tmp_path / "resume", {"train": {"sft": {"max_steps": STEPS, "save_steps": 5, "eval_steps": 5}}})
     proc = subprocess.Popen(
         snakemake_cmd(workdir, "results/models/sft"), cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
