@@ -32,7 +32,6 @@ rule all:
     input:
         rules.data.input,
         rules.train.input,
+        rules.evaluate.input,
         rules.tables.input,
-        rules.genbench.input,
-        rules.genbench_tables.input,
         rules.run_report.input,

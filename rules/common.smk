@@ -19,6 +19,7 @@ os.environ.update(
 
 from amalia_wf.config import ConfigError, benchmark_sources, collection_index, shards, validate
 from amalia_wf.evaluate.models import ModelSpec
+from amalia_wf.genbench.plan import GenbenchPlan
 from amalia_wf.train.launch import gpu_hours, launcher
 
 try:
@@ -120,6 +121,9 @@ EVAL_MODELS = {m["name"]: ModelSpec.from_config(m) for m in EVAL["models"] + EVA
 EVAL_TASKS = EVAL["tasks"]
 # Sources of the lm-eval tasks and of the generation benchmarks (rules/genbench.smk), fetched alike.
 BENCHMARKS = benchmark_sources(EVAL) | benchmark_sources(config["genbench"])
+# The generation benchmarks of every evaluated model (rules/genbench.smk): their jobs and outputs.
+GB = config["genbench"]
+GB_PLAN = GenbenchPlan(config, EVAL_MODELS)
 
 
 def eval_model_input(wildcards):

@@ -5,13 +5,9 @@
 # (model, benchmark), so a rerun redoes only the missing pairs.
 import re
 
-from amalia_wf.genbench.plan import JUDGE_CACHE, GenbenchPlan
+from amalia_wf.genbench.plan import JUDGE_CACHE
 from amalia_wf.genbench.workflow import generation_settings
 
-GB = config["genbench"]
-GB_PLAN = GenbenchPlan(config, EVAL_MODELS)
-# Values of this file's benchmark wildcards (each rule's jobs: their product), for job summaries.
-GENBENCH_WILDCARDS = GB_PLAN.wildcards
 
 
 # --------------------------------------------------------------------------- rules

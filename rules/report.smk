@@ -14,8 +14,8 @@
 # outputs) would also read files of jobs no longer in the run (shards of an earlier
 # `files_per_shard`, a model dropped from the config) and could not tell a missing file from a job
 # that did not run. One consequence: a benchmark file deleted by hand makes its job rerun the next
-# time the summary is built. The values of each benchmark wildcard are those below or a stage's
-# (rules/genbench.smk: GENBENCH_WILDCARDS); a rule's jobs are the product of its wildcards' values.
+# time the summary is built. The values of each benchmark wildcard are those below; a rule's jobs
+# are the product of its wildcards' values.
 # A benchmarked rule with a wildcard known to neither stops the DAG build with a message naming it.
 from snakemake import __version__ as SNAKEMAKE_VERSION
 
@@ -27,13 +27,13 @@ from amalia_wf.report_inputs import benchmark_jobs, output_patterns, report_flag
 UNMARKED_TABLE_CAPTION = workflow.current_basedir.join("../report/table_unmarked.rst")
 
 # Values of the benchmark wildcards, by name ({collection} and {shard} come from SHARD_IDS, in pairs).
-REPORT_WILDCARDS = {"label": LABELS, "source": list(MIXTURE), "model": list(EVAL_MODELS)}
+REPORT_WILDCARDS = {"label": LABELS, "source": list(MIXTURE), "model": list(EVAL_MODELS)} | GB_PLAN.wildcards
 
 
 rule run_summary:
     input:
         benchmarks=lambda wc: [
-            j["path"] for j in benchmark_jobs(workflow.rules, REPORT_WILDCARDS | globals().get("GENBENCH_WILDCARDS", {}), SHARD_IDS)
+            j["path"] for j in benchmark_jobs(workflow.rules, REPORT_WILDCARDS, SHARD_IDS)
         ],
         tables=lambda wc: [
             path
@@ -48,7 +48,7 @@ rule run_summary:
         versions=report("results/report/versions.csv", category="Run", caption="../report/versions.rst"),
         provenance=report("results/report/provenance.csv", category="Run", caption="../report/provenance.rst"),
     params:
-        jobs=lambda wc: benchmark_jobs(workflow.rules, REPORT_WILDCARDS | globals().get("GENBENCH_WILDCARDS", {}), SHARD_IDS),
+        jobs=lambda wc: benchmark_jobs(workflow.rules, REPORT_WILDCARDS, SHARD_IDS),
         tables=lambda wc: {
             n: {"path": p, "rule": r, "inputs": static_inputs(workflow.rules, r)} for n, (p, r) in table_files(workflow.rules, "csv").items()
         },

@@ -34,3 +34,4 @@ rule table3:
 rule tables:
     input:
         rules.table3.output,
+        rules.genbench_tables.input,

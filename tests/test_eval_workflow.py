@@ -86,12 +86,16 @@ def test_killed_evaluation_redoes_only_unfinished_tasks(default_run, tmp_path):
 def test_adding_a_model_evaluates_only_that_model(default_run, tmp_path):
     extra = {"name": "local-sft-copy", "path": "results/models/sft", "group": "open_weight"}
     workdir = copy_run(default_run, tmp_path / "add", {"evaluation": {"models": [extra]}})
-    proc = run_snakemake(workdir, "tables", "-n", "--quiet", "rules")
+    proc = run_snakemake(workdir, "evaluate", "tables", "-n", "--quiet", "rules")
     out = proc.stdout + proc.stderr
     assert "evaluate_model" in out and "table3" in out
     jobs = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert jobs["evaluate_model"] == 1, out
-    assert set(jobs) <= {"evaluate_model", "table3", "tables", "total"}, out
+    # The new model's jobs (its lm-eval tasks, one generation per benchmark, its P3B3 scoring)
+    # and the tables that list models; nothing of the models already evaluated.
+    benches = [p for p in (default_run / f"results/genbench/{MODELS[0]}").iterdir() if p.is_dir()]
+    assert jobs["evaluate_model"] == 1 and jobs["genbench_generate"] == len(benches) >= 4 and jobs["p3b3_variety"] == 1, out
+    model_tables = {"table3", "table4", "table5", "p3b3_table2"}
+    assert set(jobs) == {"evaluate_model", "genbench_generate", "p3b3_variety", "evaluate", "tables", "total"} | model_tables, out
 
 
 def test_a_model_that_cannot_load_fails_alone(default_run, tmp_path):
