@@ -230,7 +230,7 @@ rule p3b3_table2:
         paper_rows=GB_PLAN.table2_paper_rows(),
         plot_scorer=GB_PLAN.plot_scorer(),
         max_turn=GB["p3b3"]["turn_plot_max_turn"],
-        notes=["offline columns: the offline pt-PT/pt-BR marker scorer (amalia_wf.variety), not in the paper; it abstains on answers without evidence (see p3b3_summary.csv, coverage)."],
+        notes=GB_PLAN.table2_notes(),
         tolerance=config["tables"]["tolerance"],
     log:
         "results/logs/genbench/p3b3_table2.log",
@@ -241,6 +241,29 @@ rule p3b3_table2:
         **resources_for("p3b3_table2"),
     script:
         "../scripts/genbench_p3b3_table2.py"
+
+
+rule p3b3_table5:
+    input:
+        GB_PLAN.inputs(GB_PLAN.p3b3_table5()),
+    output:
+        csv=report("results/tables/p3b3_table5.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table5.rst"),
+        md=report("results/tables/p3b3_table5.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table5.rst"),
+        tex="results/tables/p3b3_table5.tex",
+    params:
+        models=list(EVAL_MODELS.values()),
+        plan=GB_PLAN.p3b3_table5(),
+        paper_rows=GB_PLAN.table2_paper_rows(),
+        tolerance=config["tables"]["tolerance"],
+    log:
+        "results/logs/genbench/p3b3_table5.log",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("p3b3_table5")
+    resources:
+        **resources_for("p3b3_table5"),
+    script:
+        "../scripts/genbench_p3b3_table5.py"
 
 
 # Judges the rated answers itself when a judge is configured: runs where the network is.
@@ -279,4 +302,4 @@ rule genbench_tables:
     input:
         rules.table4.output,
         rules.table5.output,
-        [rules.p3b3_table1.output, rules.p3b3_table2.output] if "p3b3" in GB_PLAN.tasks else [],
+        [rules.p3b3_table1.output, rules.p3b3_table2.output, rules.p3b3_table5.output] if "p3b3" in GB_PLAN.tasks else [],

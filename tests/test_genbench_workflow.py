@@ -54,7 +54,7 @@ def test_every_model_answers_every_benchmark_and_p3b3_records_carry_the_setting(
 
 def test_default_tables_say_what_did_not_run(default_run):
     tables = default_run / "results/tables"
-    for name in ("table4", "table5", "p3b3_table1", "p3b3_table2"):
+    for name in ("table4", "table5", "p3b3_table1", "p3b3_table2", "p3b3_table5"):
         for ext in ("csv", "md", "tex"):
             assert (tables / f"{name}.{ext}").stat().st_size > 0
     assert (tables / "p3b3_turns.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -86,6 +86,9 @@ def test_default_tables_say_what_did_not_run(default_run):
     assert len(dpo) == 12 and dpo["pt-PT LLM"]["paper_row"] == "AMALIA-9B" and dpo["pt-PT LLM"]["reported"] == "95.9"
     assert dpo["pt-PT LLM"]["status"] == NO_JUDGE and dpo["No-Prompt PV"]["status"] == "not run: classifier not configured"
     assert "variety" in dpo["pt-BR offline"]["produced_by"] and dpo["pt-BR offline"]["reported"] == ""
+    t5p = {r["column"]: r for r in rows(tables / "p3b3_table5.csv") if r["model"] == "amalia-tiny-dpo"}
+    assert len(t5p) == 6 and all(r["status"] == NO_JUDGE for r in t5p.values())
+    assert (t5p["No-Prompt Gemma-4"]["reported"], t5p["No-Prompt Gemini-3"]["reported"], t5p["pt-PT Gemma-4"]["reported"]) == ("87.5", "91.2", "91.8")
     summary_csv = rows(tables / "p3b3_summary.csv")
     assert {(r["model"], r["setting"], r["scorer"]) for r in summary_csv} == {(m, s, "variety") for m in MODELS for s in ("none", "pt-PT", "pt-BR")}
 
@@ -146,7 +149,8 @@ def test_judge_end_to_end_with_missing_and_cache(default_run, tmp_path):
         server.default = f"content:{ANSWER}"
         # Both models' judge call on this ALBA prompt fail twice (first try and the one retry): for good.
         server.queue(FAILING, ["500"] * 4)
-        judge = {"base_url": server.base_url, "model": "judge-test", "max_retries": 1, "backoff_s": 0.01, "timeout_s": 20, "concurrency": 2}
+        # Named as the paper's open judge, so its rows and columns are compared with Gemma-4-31B's.
+        judge = {"base_url": server.base_url, "model": "gemma-4-31b-test", "max_retries": 1, "backoff_s": 0.01, "timeout_s": 20, "concurrency": 2}
         workdir = copy_run(default_run, tmp_path / "judge", {"judge": judge})
         run_snakemake(workdir, "genbench_tables")
         first = server.count
@@ -161,11 +165,17 @@ def test_judge_end_to_end_with_missing_and_cache(default_run, tmp_path):
             assert overall == {"mean": 75.0, "n": len(judged) - 1, "n_missing": 1, "n_total": len(judged)}
         t4 = rows(workdir / "results/tables/table4.csv")
         alba = cell(t4, "amalia-tiny-dpo", "ALBA")
-        assert alba["reproduced"] == "75.0" and alba["reported"] == "43.6" and "judge judge-test" in alba["produced_by"]
+        assert alba["reproduced"] == "75.0" and alba["reported"] == "43.6" and "judge gemma-4-31b-test" in alba["produced_by"]
         assert cell(t4, "amalia-tiny-dpo", "P3B3")["reproduced"] == "80.0"  # the judge's 8 of 10, pt-PT setting
         assert float(cell(t4, "amalia-tiny-sft", "PT-Exams Open Questions")["reproduced"]) > 0
         t1 = rows(workdir / "results/tables/p3b3_table1.csv")
-        assert {r["model"] for r in t1} >= {f"judge-test {v}" for v in ("EN-S-ST", "PT-S-ST", "PT-S-H", "PT-C-ST", "PT-C-D")}
+        assert {r["model"] for r in t1} >= {f"gemma-4-31b-test {v}" for v in ("EN-S-ST", "PT-S-ST", "PT-S-H", "PT-C-ST", "PT-C-D")}
+        assert cell(t1, "gemma-4-31b-test PT-C-ST", "Kappa (quadratic)")["reported"] == "0.78"  # the paper's Table 4
+        t5p = {r["column"]: r for r in rows(workdir / "results/tables/p3b3_table5.csv") if r["model"] == "amalia-tiny-dpo"}
+        for setting in ("No-Prompt", "pt-BR", "pt-PT"):
+            assert t5p[f"{setting} Gemma-4"]["reproduced"] == "80.0" and t5p[f"{setting} Gemma-4"]["reported"]
+            assert t5p[f"{setting} Gemini-3"]["status"] == "not run: judge.model is gemma-4-31b-test, not Gemini-3 Flash"
+        assert "LLM columns: judged by gemma-4-31b-test" in (workdir / "results/tables/p3b3_table2.md").read_text()
 
         # Same command again: nothing to do, nothing sent.
         again = run_snakemake(workdir, "genbench_tables")

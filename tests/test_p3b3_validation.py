@@ -64,3 +64,28 @@ def test_plan_of_the_default_and_with_a_judge():
     assert plan.table4()["m"]["P3B3"] == {"status": "not run: benchmark not in genbench.tasks"}
     assert plan.wildcards["judged_bench"] == ["alba"] and plan.outputs("m") == [
         "results/genbench/m/alba/responses.jsonl.gz", "results/genbench/m/advbench/responses.jsonl.gz", "results/genbench/m/alba/judged.summary.json"]
+
+
+@pytest.mark.parametrize(
+    ("judge", "filled", "other"),
+    [
+        ("gemini-3-flash-preview", "Gemini-3", "not run: judge.model is gemini-3-flash-preview, not Gemma-4-31B"),
+        ("google/gemma-4-31B-it", "Gemma-4", "not run: judge.model is google/gemma-4-31B-it, not Gemini-3 Flash"),
+        ("gemini-2.5-pro", None, "not run: judge.model is gemini-2.5-pro, not "),
+        (None, None, NO_JUDGE),
+    ],
+)
+def test_p3b3_table5_plan_fills_the_columns_of_the_configured_judge(judge, filled, other):
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["judge"] = judge and {"base_url": "http://localhost:1/v1", "model": judge}
+    plan = GenbenchPlan(config, {"m": ModelSpec("m", "fully_open", True, "AMALIA-9B", path="x")})
+    cells = plan.p3b3_table5()["m"]
+    assert sorted(cells) == sorted(f"{s} {j}" for s in ("No-Prompt", "pt-BR", "pt-PT") for j in ("Gemma-4", "Gemini-3"))
+    for column, cell in cells.items():
+        if filled and column.endswith(filled):
+            assert cell["path"] == "results/genbench/m/p3b3/judged.jsonl.gz" and cell["scorer"] == "judge:PT-C-ST"
+            assert cell["setting"] == {"No-Prompt": "none"}.get(column.split()[0], column.split()[0])
+        else:
+            assert cell["status"].startswith(other), (column, cell)
+    notes = plan.table2_notes()
+    assert any("Gemini-3 Flash" in n and "judged by" in n for n in notes) == (judge is not None and filled != "Gemini-3")

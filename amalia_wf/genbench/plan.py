@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from amalia_wf.evaluate.models import ModelSpec
+from amalia_wf.genbench.validation import PAPER_JUDGES, paper_judge
 
 JUDGED = ("pt_e_open", "alba", "p3b3")
 SAFETY = ("advbench", "sst", "xstest")
@@ -159,6 +160,28 @@ class GenbenchPlan:
             }
             for model in self.models
         }
+
+    def table2_notes(self) -> list[str]:
+        notes = ["offline columns: the offline pt-PT/pt-BR marker scorer (amalia_wf.variety), not in the paper; it abstains on answers without evidence (see p3b3_summary.csv, coverage)."]
+        if "p3b3" in self.judged_tasks and (paper_judge(self.judge_name) or ("",))[0] != "Gemini-3 Flash":
+            notes.append(f"LLM columns: judged by {self.judge_name}; the paper's by Gemini-3 Flash (p3b3_table5 sets the paper's Gemma-4-31B judge beside it).")
+        return notes
+
+    def p3b3_table5(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """P3B3 Table 5 (the paper's two judges per setting): the configured judge fills the columns
+        of the paper's judge it is; the other judge's columns say which judge would fill them."""
+        own = (paper_judge(self.judge_name) or ("", ""))[1] if self.judge else None
+        plan: dict[str, dict[str, dict[str, Any]]] = {}
+        for model in self.models:
+            plan[model] = {}
+            for setting, label in SETTING_LABELS.items():
+                for row_name, column in PAPER_JUDGES.values():
+                    if own is None or own == column:
+                        cell = self.p3b3_cell(model, setting, self.judge_key(), self.judge_label())
+                    else:
+                        cell = {"status": f"not run: judge.model is {self.judge_name}, not {row_name}"}
+                    plan[model][f"{label} {column}"] = cell
+        return plan
 
     def table2_paper_rows(self) -> dict[str, str | None]:
         return {name: self.p3b3["paper_rows"].get(name, spec.paper_row) for name, spec in self.models.items()}

@@ -101,16 +101,27 @@ def judge_scores(items: Sequence[Mapping[str, Any]], client: Any, variant: str) 
     return out
 
 
+# The P3B3 paper's two judges: a part of the served model's name -> its row name in Tables 1 and 4,
+# and its column in Table 5. Matched loosely because endpoints name them differently
+# ("gemini-3-flash-preview", "google/gemma-4-31B-it").
+PAPER_JUDGES = {"gemini-3-flash": ("Gemini-3 Flash", "Gemini-3"), "gemma-4-31b": ("Gemma-4-31B", "Gemma-4")}
+
+
+def paper_judge(judge_model: str) -> tuple[str, str] | None:
+    """(row name, Table 5 column) of the paper's judge this model is, or None if it is neither."""
+    return next((names for key, names in PAPER_JUDGES.items() if key in judge_model.lower()), None)
+
+
 def paper_judge_row(judge_model: str, variant: str) -> str | None:
     """The P3B3 paper's row for a judge and prompt variant, or None if the paper has no such judge.
 
     The paper writes the simple prompt with history "S-H" and the category one "C-D"; both are
     the D scope here.
     """
-    family = {"gemini-3-flash": "Gemini-3 Flash", "gemma-4-31b": "Gemma-4-31B"}
-    name = next((label for key, label in family.items() if key in judge_model.lower()), None)
-    if name is None:
+    names = paper_judge(judge_model)
+    if names is None:
         return None
+    name = names[0]
     v = JudgeVariant.parse(variant)
     scope = ("D" if v.categories else "H") if v.dialogue else "ST"
     return f"{name} - {v.language.upper()}-{'C' if v.categories else 'S'}-{scope}"

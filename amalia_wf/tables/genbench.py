@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from amalia_wf.evaluate.models import ModelSpec
+from amalia_wf.genbench.plan import NO_CLASSIFIER, NO_JUDGE, SETTING_LABELS
 from amalia_wf.io import read_json, read_jsonl_gz
 from amalia_wf.tables.compare import Cell, compare
 from amalia_wf.tables.render import write_all
@@ -30,16 +31,17 @@ TABLE4_COLUMNS = ["PT-Exams Open Questions", "ALBA", "P3B3"]
 TABLE4_TITLE = "Table 4: language generation on the pt-PT benchmarks (PT-Exams open questions, ALBA, P3B3 pt-PT setting)"
 TABLE5_COLUMNS = ["ADV-Bench", "SST", "XSTest"]
 TABLE5_TITLE = "Table 5: attack success rate (%, lower is better) on the safety benchmarks, judged by Qwen3Guard"
-P3B3_SETTINGS = {"none": "No-Prompt", "pt-BR": "pt-BR", "pt-PT": "pt-PT"}
 P3B3_SCORERS = ["PV", "VId", "LLM", "offline"]  # the paper's three, then the offline marker scorer (ours)
 TABLE2_TITLE = "P3B3 Table 2: variety alignment per setting, 0 (pt-BR) to 100 (pt-PT)"
+P3B3_TABLE5_COLUMNS = [f"{label} {judge}" for label in SETTING_LABELS.values() for judge in ("Gemma-4", "Gemini-3")]
+P3B3_TABLE5_TITLE = "P3B3 Table 5: the LLM judges Gemma-4-31B and Gemini-3 Flash per setting, 0 (pt-BR) to 100 (pt-PT)"
 TABLE1_COLUMNS = ["Kappa (quadratic)", "Pearson", "MAE"]
 TABLE1_TITLE = "P3B3 Table 1: agreement between human ratings and automatic scorers"
 
 
 def table2_columns(settings: Sequence[str]) -> list[str]:
-    order = [s for s in P3B3_SETTINGS if s in settings]
-    return [f"{P3B3_SETTINGS[s]} {scorer}" for s in order for scorer in P3B3_SCORERS]
+    order = [s for s in SETTING_LABELS if s in settings]
+    return [f"{SETTING_LABELS[s]} {scorer}" for s in order for scorer in P3B3_SCORERS]
 
 
 @cache
@@ -92,7 +94,7 @@ def build(
     notes: Sequence[str] = (),
     paper_rows: Mapping[str, str | None] | None = None,
 ) -> pd.DataFrame:
-    """Table 4, Table 5 or P3B3 Table 2 from its plan: CSV, Markdown and LaTeX (paper values beside)."""
+    """Table 4, Table 5, P3B3 Table 2 or 5 from its plan: CSV, Markdown and LaTeX (paper values beside)."""
     frame = compare(table, cells_from_plan(models, plan, paper_rows), columns, tolerance)
     write_all(frame, columns, title, tolerance, out, notes=notes)
     return frame
@@ -168,9 +170,9 @@ def table1(
         if name in classifiers:
             add(name, "classifiers", row, by_method[name], f"{source}, classifier {name}")
         else:
-            add(name, "classifiers", row, None, source, "not run: classifier not configured")
+            add(name, "classifiers", row, None, source, NO_CLASSIFIER)
     if judge is None:
-        add("judge", "judges", None, None, source, "not run: no judge configured")
+        add("judge", "judges", None, None, source, NO_JUDGE)
     for key, variant in judged.items():
         add(f"{judge_model} {variant}", "judges", validation.paper_judge_row(judge_model or "", variant), by_method[key], f"{source}, judge {judge_model} prompt {variant}")
     table = compare("p3b3_table1", cells, TABLE1_COLUMNS, tolerance)
