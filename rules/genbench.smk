@@ -1,13 +1,13 @@
 # Generation benchmarks with judges (AMALIA paper sections 6.2-6.5, Tables 4 and 5; the P3B3 paper's
-# Tables 1 and 2): every evaluated model answers P3B3 (three settings), ALBA, the PT-E open questions
-# and the safety sets; answers are scored by the offline variety scorer (always), the encoder
-# classifiers, the LLM judge and Qwen3Guard (each only when configured). One generation job per
-# (model, benchmark), so a rerun redoes only the missing pairs.
+# Tables 1, 2, 4 and 5): every evaluated model answers P3B3 (three settings), ALBA, the PT-E open
+# questions and the safety sets; answers are scored by the offline variety scorer (always), the
+# encoder classifiers, the LLM judge and Qwen3Guard (each only when configured). One generation job
+# per (model, benchmark), so a rerun redoes only the missing pairs. What runs and which file fills
+# which table cell: GB_PLAN (rules/common.smk, amalia_wf/genbench/plan.py).
 import re
 
 from amalia_wf.genbench.plan import JUDGE_CACHE
 from amalia_wf.genbench.workflow import generation_settings
-
 
 
 # --------------------------------------------------------------------------- rules
@@ -189,7 +189,7 @@ rule table4:
     resources:
         **resources_for("table4"),
     script:
-        "../scripts/genbench_table4.py"
+        "../scripts/genbench_table.py"
 
 
 rule table5:
@@ -211,7 +211,7 @@ rule table5:
     resources:
         **resources_for("table5"),
     script:
-        "../scripts/genbench_table5.py"
+        "../scripts/genbench_table.py"
 
 
 rule p3b3_table2:
@@ -263,7 +263,7 @@ rule p3b3_table5:
     resources:
         **resources_for("p3b3_table5"),
     script:
-        "../scripts/genbench_p3b3_table5.py"
+        "../scripts/genbench_table.py"
 
 
 # Judges the rated answers itself when a judge is configured: runs where the network is.

@@ -41,6 +41,8 @@ class GenbenchPlan:
         self.models = models
         self.judge = config["judge"]
         self.judge_name = self.judge["model"] if self.judge else None
+        # (row name, Table 5 column) when the judge is one of the P3B3 paper's two, else None.
+        self.paper_judge = paper_judge(self.judge_name) if self.judge else None
         self.tasks = list(gb["tasks"])
         self.p3b3 = gb["p3b3"]
         self.variant = self.p3b3["judge_variant"]
@@ -163,20 +165,21 @@ class GenbenchPlan:
 
     def table2_notes(self) -> list[str]:
         notes = ["offline columns: the offline pt-PT/pt-BR marker scorer (amalia_wf.variety), not in the paper; it abstains on answers without evidence (see p3b3_summary.csv, coverage)."]
-        if "p3b3" in self.judged_tasks and (paper_judge(self.judge_name) or ("",))[0] != "Gemini-3 Flash":
+        if "p3b3" in self.judged_tasks and self.paper_judge != PAPER_JUDGES["gemini-3-flash"]:
             notes.append(f"LLM columns: judged by {self.judge_name}; the paper's by Gemini-3 Flash (p3b3_table5 sets the paper's Gemma-4-31B judge beside it).")
         return notes
 
     def p3b3_table5(self) -> dict[str, dict[str, dict[str, Any]]]:
         """P3B3 Table 5 (the paper's two judges per setting): the configured judge fills the columns
-        of the paper's judge it is; the other judge's columns say which judge would fill them."""
-        own = (paper_judge(self.judge_name) or ("", ""))[1] if self.judge else None
+        of the paper's judge it is; the other judge's columns say which judge would fill them.
+        Without a judge every cell is p3b3_cell's "no judge configured"."""
         plan: dict[str, dict[str, dict[str, Any]]] = {}
         for model in self.models:
             plan[model] = {}
             for setting, label in SETTING_LABELS.items():
-                for row_name, column in PAPER_JUDGES.values():
-                    if own is None or own == column:
+                for names in PAPER_JUDGES.values():
+                    row_name, column = names
+                    if not self.judge or self.paper_judge == names:
                         cell = self.p3b3_cell(model, setting, self.judge_key(), self.judge_label())
                     else:
                         cell = {"status": f"not run: judge.model is {self.judge_name}, not {row_name}"}

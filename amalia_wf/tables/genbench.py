@@ -35,6 +35,12 @@ P3B3_SCORERS = ["PV", "VId", "LLM", "offline"]  # the paper's three, then the of
 TABLE2_TITLE = "P3B3 Table 2: variety alignment per setting, 0 (pt-BR) to 100 (pt-PT)"
 P3B3_TABLE5_COLUMNS = [f"{label} {judge}" for label in SETTING_LABELS.values() for judge in ("Gemma-4", "Gemini-3")]
 P3B3_TABLE5_TITLE = "P3B3 Table 5: the LLM judges Gemma-4-31B and Gemini-3 Flash per setting, 0 (pt-BR) to 100 (pt-PT)"
+# The tables that are their plan and nothing more (scripts/genbench_table.py builds each): rule -> (columns, title).
+PLAN_TABLES = {
+    "table4": (TABLE4_COLUMNS, TABLE4_TITLE),
+    "table5": (TABLE5_COLUMNS, TABLE5_TITLE),
+    "p3b3_table5": (P3B3_TABLE5_COLUMNS, P3B3_TABLE5_TITLE),
+}
 TABLE1_COLUMNS = ["Kappa (quadratic)", "Pearson", "MAE"]
 TABLE1_TITLE = "P3B3 Table 1: agreement between human ratings and automatic scorers"
 
