@@ -131,13 +131,15 @@ def interrupted_run(slurm_cluster, tmp_path_factory, time_limit_run):
             "log": (workdir / log).read_text(),
             "active_after_exit": active(name),
         }
-        if sig == signal.SIGKILL:
-            phase["refused"] = run_slurm(workdir, check=False)  # the dead run's lock is still there
+        if sig != signal.SIGTERM:  # the README's recovery after Ctrl-C and kill -9
+            if sig == signal.SIGKILL:
+                phase["refused"] = run_slurm(workdir, check=False)  # the dead run's lock is still there
             phase["cancel"] = subprocess.run(
                 ["bash", TOOLS / "cancel_orphans.sh", str(workdir)], capture_output=True, text=True, check=False
             )
             phase["active_after_cancel"] = active(name)
-            run_slurm(workdir, "--unlock")
+            if sig == signal.SIGKILL:
+                run_slurm(workdir, "--unlock")
         phase["finished"] = finished_outputs(workdir)
         # The interrupted job's output must not look finished: absent, or marked incomplete.
         phase["output_looks_finished"] = output is not None and any(p.startswith(output) for p in phase["finished"])
@@ -214,7 +216,13 @@ def test_sigterm_lets_slurm_jobs_finish_then_rerun_continues(interrupted_run):
 @slurm
 def test_sigint_cancels_slurm_jobs_and_rerun_redoes_them(interrupted_run):
     phase = interrupted_run["phases"]["SIGINT"]
-    assert phase["active_after_exit"] == []
+    # Snakemake's scancel misses a job whose status it is checking at that instant (the executor
+    # interface empties its list of active jobs during a check), hence cancel_orphans.sh after Ctrl-C.
+    missed = [r["JobId"] for r in phase["active_after_exit"]]
+    print(f"\njobs Snakemake's scancel missed: {missed or 'none'}; cancel_orphans.sh: {phase['cancel'].stdout.strip()}")
+    assert phase["cancel"].returncode == 0, phase["cancel"].stderr
+    assert all(job in phase["cancel"].stdout for job in missed)
+    assert phase["active_after_cancel"] == []
     cancelled = next(r for r in interrupted_run["jobs"] if r["JobId"] == phase["job"]["JobId"])
     assert cancelled["JobState"] == "CANCELLED"
     assert not phase["output_looks_finished"]  # so the rerun redoes it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 from amalia_wf.io import read_json, write_jsonl_gz
 from amalia_wf.train.models import init_tiny_llama
 from amalia_wf.train.packing import PackedDataset, read_texts, tokenize_main, tokenize_source
-from amalia_wf.train.pretrain import main as pretrain_main
 from amalia_wf.train.pretrain import build_trainer, run_pretraining
+from amalia_wf.train.pretrain import main as pretrain_main
 from amalia_wf.train.tokenizer import EOS, train_bpe
 from tests.conftest import TINY_LLAMA
 
@@ -212,3 +213,18 @@ def test_resume_continues_from_the_checkpoint(runs: dict) -> None:
     final = [AutoModelForCausalLM.from_pretrained(runs["root"] / name).state_dict() for name in ("resumed", "straight")]
     for key, value in final[0].items():
         torch.testing.assert_close(value, final[1][key], atol=1e-6, rtol=0)
+
+
+def test_rerun_after_the_final_checkpoint_trains_no_extra_step(runs: dict, shard: Path, tmp_path: Path) -> None:
+    """A job killed between its last checkpoint and keeping its output (Ctrl-C on Slurm) is rerun:
+    it must end where the uninterrupted run did, not one optimizer step later."""
+    root = runs["root"]
+    shutil.copytree(root / "ck_straight", tmp_path / "ck")
+    shutil.copy(root / "straight.csv", tmp_path / "metrics.csv")
+    state = run_pretraining(root / "base", [(shard, 2.0)], cfg(4), tmp_path / "out", tmp_path / "ck", tmp_path / "metrics.csv")
+    assert state.global_step == 4
+    # redone from the step-2 checkpoint: steps 3 and 4 logged again, nothing after 4
+    assert [int(r["step"]) for r in csv_rows(tmp_path / "metrics.csv")] == [1, 2, 3, 4, 3, 4]
+    rerun, straight = (AutoModelForCausalLM.from_pretrained(d).state_dict() for d in (tmp_path / "out", root / "straight"))
+    for key, value in rerun.items():
+        torch.testing.assert_close(value, straight[key], atol=1e-6, rtol=0)

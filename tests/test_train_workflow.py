@@ -112,3 +112,12 @@ def test_resume_skips_a_checkpoint_the_kill_left_half_written(tmp_path):
     (tmp_path / "checkpoint-7.partial").mkdir()
     assert resume_from(tmp_path) == str(tmp_path / "checkpoint-10")
     assert resume_from(tmp_path / "absent") is None
+
+
+def test_resume_never_starts_at_max_steps(tmp_path):
+    for step in (5, 10):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    assert resume_from(tmp_path, max_steps=10) == str(tmp_path / "checkpoint-5")
+    assert resume_from(tmp_path, max_steps=12) == str(tmp_path / "checkpoint-10")  # max_steps raised since
+    assert resume_from(tmp_path, max_steps=-1) == str(tmp_path / "checkpoint-10")  # epochs: no step limit

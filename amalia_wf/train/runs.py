@@ -28,16 +28,27 @@ REPO = Path(__file__).resolve().parents[2]
 LIBRARIES = ("torch", "transformers", "trl", "accelerate", "tokenizers", "datasets")
 
 
-def resume_from(checkpoint_dir: str | Path) -> str | None:
-    """The newest complete checkpoint, if a killed or timed-out run left one.
+def resume_from(checkpoint_dir: str | Path, max_steps: int = -1) -> str | None:
+    """The newest complete checkpoint before step `max_steps`, if a killed or timed-out run left one.
 
     Checkpoints live outside the rule's outputs on purpose: Snakemake deletes the outputs of a
     failed job, and a 76-hour SFT must not restart from step 0 after a time limit.
     """
-    # A kill can land while a checkpoint is being written; the trainer state is written last, so a
-    # folder without it is skipped in favour of the one before.
     found = [(int(m.group(1)), p) for p in Path(checkpoint_dir).glob("checkpoint-*") if (m := re.fullmatch(r"checkpoint-(\d+)", p.name))]
-    last = next((str(p) for _, p in sorted(found, reverse=True) if (p / TRAINER_STATE_NAME).is_file()), None)
+    last = None
+    for step, path in sorted(found, reverse=True):
+        # A kill can land while a checkpoint is being written; the trainer state is written last, so a
+        # folder without it is skipped in favour of the one before.
+        if not (path / TRAINER_STATE_NAME).is_file():
+            continue
+        # A job killed after its final checkpoint but before its output was kept (Ctrl-C, a time
+        # limit) leaves one at max_steps. transformers 5.23 resumed from it trains one optimizer step
+        # more (its epoch loop checks the step count only after a step), so redo the last stretch.
+        if 0 < max_steps <= step:
+            print(f"{path} is at max_steps {max_steps}: redoing the steps after the checkpoint before it", file=sys.stderr)
+            continue
+        last = str(path)
+        break
     # Said in the job log, so a rerun shows whether it continued or started afresh.
     print(f"resuming from {last}" if last else f"no checkpoint in {checkpoint_dir}: starting at step 0", file=sys.stderr)
     return last
@@ -45,7 +56,7 @@ def resume_from(checkpoint_dir: str | Path) -> str | None:
 
 def train_and_save(trainer: Trainer, checkpoint_dir: str | Path, out_dir: str | Path) -> TrainerState:
     """Train, resuming from the newest checkpoint if one exists, and save model and tokenizer to `out_dir`."""
-    trainer.train(resume_from_checkpoint=resume_from(checkpoint_dir))
+    trainer.train(resume_from_checkpoint=resume_from(checkpoint_dir, trainer.args.max_steps))
     trainer.model.config.use_cache = True  # training turned it off; generation from the saved model wants it
     # Called on every rank: it writes only on the main one, and FSDP/DeepSpeed gather the weights collectively.
     trainer.save_model(str(out_dir))

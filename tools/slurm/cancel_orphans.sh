@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Cancel the Slurm jobs that a killed Snakemake left behind, before `--unlock` and the rerun.
+# Cancel the Slurm jobs that an interrupted Snakemake left behind (kill -9, or Ctrl-C: see the
+# README's Resuming), before the rerun.
 #
 #   bash tools/slurm/cancel_orphans.sh [WORKDIR]     (default: the current directory)
 #
@@ -24,8 +25,9 @@ if [ -z "$jobs" ]; then
     exit 0
 fi
 echo "cancelling Slurm jobs $jobs"
+# A job can end between the listing and scancel, which then fails for it; the wait below decides.
 # shellcheck disable=SC2086
-scancel $jobs
+scancel $jobs || true
 for _ in $(seq "$TIMEOUT_S"); do
     [ -z "$(active)" ] && { echo "cancelled: $jobs"; exit 0; }
     sleep 1
