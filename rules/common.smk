@@ -124,6 +124,8 @@ BENCHMARKS = benchmark_sources(EVAL) | benchmark_sources(config["genbench"])
 # The generation benchmarks of every evaluated model (rules/genbench.smk): their jobs and outputs.
 GB = config["genbench"]
 GB_PLAN = GenbenchPlan(config, EVAL_MODELS)
+# Every answer and score file: the `evaluate` and `genbench` targets.
+GB_OUTPUTS = [GB_PLAN.outputs(m) for m in EVAL_MODELS]
 
 
 def eval_model_input(wildcards):

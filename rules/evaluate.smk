@@ -74,4 +74,4 @@ rule evaluate_model:
 rule evaluate:
     input:
         [eval_outputs(m) for m in EVAL_MODELS],
-        [GB_PLAN.outputs(m) for m in EVAL_MODELS],
+        GB_OUTPUTS,

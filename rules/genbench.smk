@@ -295,7 +295,7 @@ rule p3b3_table1:
 
 rule genbench:
     input:
-        [GB_PLAN.outputs(m) for m in EVAL_MODELS],
+        GB_OUTPUTS,
 
 
 rule genbench_tables:

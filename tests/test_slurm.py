@@ -218,10 +218,9 @@ def test_sigint_cancels_slurm_jobs_and_rerun_redoes_them(interrupted_run):
     phase = interrupted_run["phases"]["SIGINT"]
     # Snakemake's scancel misses a job whose status it is checking at that instant (the executor
     # interface empties its list of active jobs during a check), hence cancel_orphans.sh after Ctrl-C.
-    missed = [r["JobId"] for r in phase["active_after_exit"]]
-    print(f"\njobs Snakemake's scancel missed: {missed or 'none'}; cancel_orphans.sh: {phase['cancel'].stdout.strip()}")
+    left = [(r["JobId"], r["JobState"]) for r in phase["active_after_exit"]]
+    print(f"\nactive when Snakemake exited: {left or 'none'}; cancel_orphans.sh: {phase['cancel'].stdout.strip()}")
     assert phase["cancel"].returncode == 0, phase["cancel"].stderr
-    assert all(job in phase["cancel"].stdout for job in missed)
     assert phase["active_after_cancel"] == []
     cancelled = next(r for r in interrupted_run["jobs"] if r["JobId"] == phase["job"]["JobId"])
     assert cancelled["JobState"] == "CANCELLED"
