@@ -101,10 +101,10 @@ def judge_scores(items: Sequence[Mapping[str, Any]], client: Any, variant: str) 
     return out
 
 
-# The P3B3 paper's two judges: a part of the served model's name -> its row name in Tables 1 and 4,
-# and its column in Table 5. Matched loosely because endpoints name them differently
-# ("gemini-3-flash-preview", "google/gemma-4-31B-it").
-PAPER_JUDGES = {"gemini-3-flash": ("Gemini-3 Flash", "Gemini-3"), "gemma-4-31b": ("Gemma-4-31B", "Gemma-4")}
+# The P3B3 paper's two judges, in its Table 5 column order: a part of the served model's name -> its
+# row name in Tables 1 and 4, and its column in Table 5. Matched loosely because endpoints name them
+# differently ("gemini-3-flash-preview", "google/gemma-4-31B-it").
+PAPER_JUDGES = {"gemma-4-31b": ("Gemma-4-31B", "Gemma-4"), "gemini-3-flash": ("Gemini-3 Flash", "Gemini-3")}
 
 
 def paper_judge(judge_model: str) -> tuple[str, str] | None:

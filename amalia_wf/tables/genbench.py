@@ -23,6 +23,7 @@ import pandas as pd
 
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import NO_CLASSIFIER, NO_JUDGE, SETTING_LABELS
+from amalia_wf.genbench.validation import PAPER_JUDGES
 from amalia_wf.io import read_json, read_jsonl_gz
 from amalia_wf.tables.compare import Cell, compare
 from amalia_wf.tables.render import write_all
@@ -33,7 +34,7 @@ TABLE5_COLUMNS = ["ADV-Bench", "SST", "XSTest"]
 TABLE5_TITLE = "Table 5: attack success rate (%, lower is better) on the safety benchmarks, judged by Qwen3Guard"
 P3B3_SCORERS = ["PV", "VId", "LLM", "offline"]  # the paper's three, then the offline marker scorer (ours)
 TABLE2_TITLE = "P3B3 Table 2: variety alignment per setting, 0 (pt-BR) to 100 (pt-PT)"
-P3B3_TABLE5_COLUMNS = [f"{label} {judge}" for label in SETTING_LABELS.values() for judge in ("Gemma-4", "Gemini-3")]
+P3B3_TABLE5_COLUMNS = [f"{label} {column}" for label in SETTING_LABELS.values() for _, column in PAPER_JUDGES.values()]
 P3B3_TABLE5_TITLE = "P3B3 Table 5: the LLM judges Gemma-4-31B and Gemini-3 Flash per setting, 0 (pt-BR) to 100 (pt-PT)"
 # The tables that are their plan and nothing more (scripts/genbench_table.py builds each): rule -> (columns, title).
 PLAN_TABLES = {
