@@ -157,6 +157,12 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+def assert_same_weights(a: Path, b: Path) -> None:
+    ours, theirs = (AutoModelForCausalLM.from_pretrained(d).state_dict() for d in (a, b))
+    for key, value in ours.items():
+        torch.testing.assert_close(value, theirs[key], atol=1e-6, rtol=0)
+
+
 @pytest.fixture(scope="module")
 def runs(tok_dir: Path, shard: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One run stopped after 2 of 4 steps and resumed, and one straight 4-step run through the CLI."""
@@ -210,9 +216,7 @@ def test_resume_continues_from_the_checkpoint(runs: dict) -> None:
     # and it trained on the same batches with the restored optimizer as the uninterrupted run
     for a, b in zip(resumed, straight):
         assert float(a["loss"]) == pytest.approx(float(b["loss"]), rel=1e-5)
-    final = [AutoModelForCausalLM.from_pretrained(runs["root"] / name).state_dict() for name in ("resumed", "straight")]
-    for key, value in final[0].items():
-        torch.testing.assert_close(value, final[1][key], atol=1e-6, rtol=0)
+    assert_same_weights(runs["root"] / "resumed", runs["root"] / "straight")
 
 
 def test_rerun_after_the_final_checkpoint_trains_no_extra_step(runs: dict, shard: Path, tmp_path: Path) -> None:
@@ -225,6 +229,4 @@ def test_rerun_after_the_final_checkpoint_trains_no_extra_step(runs: dict, shard
     assert state.global_step == 4
     # redone from the step-2 checkpoint: steps 3 and 4 logged again, nothing after 4
     assert [int(r["step"]) for r in csv_rows(tmp_path / "metrics.csv")] == [1, 2, 3, 4, 3, 4]
-    rerun, straight = (AutoModelForCausalLM.from_pretrained(d).state_dict() for d in (tmp_path / "out", root / "straight"))
-    for key, value in rerun.items():
-        torch.testing.assert_close(value, straight[key], atol=1e-6, rtol=0)
+    assert_same_weights(tmp_path / "out", root / "straight")
