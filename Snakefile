@@ -15,6 +15,8 @@ wildcard_constraints:
     shard=r"\d{5}",
     label="|".join(LABELS),
     index=r"\d{5}",
+    band=r"\d+",
+    cross_band=r"\d+",
     model="|".join(map(re.escape, EVAL_MODELS)) or "(?!)",
     task="|".join(map(re.escape, BENCHMARKS)) or "(?!)",
 

@@ -40,7 +40,7 @@ rule filter_shard:
     output:
         docs="results/data/filtered/{collection}/{shard}.jsonl.gz",
         excluded="results/data/filtered/{collection}/{shard}.excluded.jsonl.gz",
-        signatures="results/data/filtered/{collection}/{shard}.minhash.npz",
+        signatures="results/data/filtered/{collection}/{shard}.minhash.npy",
         stats="results/data/filtered/{collection}/{shard}.stats.json",
     params:
         files=lambda wc: SHARDS[wc.collection][int(wc.shard)],
@@ -58,13 +58,40 @@ rule filter_shard:
         "../scripts/filter_shard.py"
 
 
+# MinHash in datatrove's stages: one job per band finds that band's duplicate pairs from every
+# shard's signatures (memory: one slice of `band_shard_docs` rows, whatever the corpus size), then one
+# job clusters the pairs.
+MINHASH = config["data"]["minhash"]
+# Band numbers of the two passes, by the wildcard naming them (also the report's values for them).
+BANDS = {"band": list(map(str, range(MINHASH["collection"]["buckets"]))), "cross_band": list(map(str, range(MINHASH["cross"]["buckets"])))}
+
+
+rule dedup_collection_band:
+    input:
+        lambda wc: shard_outputs("results/data/filtered/{collection}/{shard}.minhash.npy", wc.collection),
+    output:
+        "results/data/dedup/{collection}/band-{band}.pairs.npy",
+    params:
+        band=lambda wc: int(wc.band),
+        band_shard_docs=MINHASH["band_shard_docs"],
+    log:
+        "results/logs/data/dedup_collection_band/{collection}-{band}.log",
+    benchmark:
+        "results/benchmarks/data/dedup_collection_band/{collection}-{band}.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: threads_for("dedup_collection_band")
+    resources:
+        **resources_for("dedup_collection_band"),
+    script:
+        "../scripts/dedup_band.py"
+
+
 rule dedup_collection:
     input:
-        lambda wc: shard_outputs("results/data/filtered/{collection}/{shard}.minhash.npz", wc.collection),
+        expand("results/data/dedup/{{collection}}/band-{band}.pairs.npy", band=BANDS["band"]),
     output:
-        "results/data/dedup/{collection}.clusters.npz",
-    params:
-        minhash=config["data"]["minhash"]["collection"],
+        "results/data/dedup/{collection}.clusters.npy",
     log:
         "results/logs/data/dedup_collection/{collection}.log",
     benchmark:
@@ -75,18 +102,18 @@ rule dedup_collection:
     resources:
         **resources_for("dedup_collection"),
     script:
-        "../scripts/dedup.py"
+        "../scripts/dedup_cluster.py"
 
 
 rule classify_shard:
     input:
         docs="results/data/filtered/{collection}/{shard}.jsonl.gz",
-        clusters="results/data/dedup/{collection}.clusters.npz",
+        clusters="results/data/dedup/{collection}.clusters.npy",
     output:
         docs="results/data/labelled/{collection}/{shard}.jsonl.gz",
         excluded="results/data/labelled/{collection}/{shard}.excluded.jsonl.gz",
         stats="results/data/labelled/{collection}/{shard}.stats.json",
-        signatures=expand("results/data/labelled/{{collection}}/{{shard}}.{label}.minhash.npz", label=LABELS),
+        signatures=expand("results/data/labelled/{{collection}}/{{shard}}.{label}.minhash.npy", label=LABELS),
     log:
         "results/logs/data/classify_shard/{collection}-{shard}.log",
     benchmark:
@@ -100,16 +127,33 @@ rule classify_shard:
         "../scripts/classify_shard.py"
 
 
+rule dedup_cross_band:
+    input:
+        shard_outputs("results/data/labelled/{collection}/{shard}.{{label}}.minhash.npy"),
+    output:
+        "results/data/dedup/cross/{label}/band-{cross_band}.pairs.npy",
+    params:
+        band=lambda wc: int(wc.cross_band),
+        band_shard_docs=MINHASH["band_shard_docs"],
+        offsets=[collection_index(config)[c] for c in COLLECTIONS for _ in SHARD_IDS[c]],
+    log:
+        "results/logs/data/dedup_cross_band/{label}-{cross_band}.log",
+    benchmark:
+        "results/benchmarks/data/dedup_cross_band/{label}-{cross_band}.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: threads_for("dedup_cross_band")
+    resources:
+        **resources_for("dedup_cross_band"),
+    script:
+        "../scripts/dedup_band.py"
+
+
 rule dedup_cross:
     input:
-        shard_outputs("results/data/labelled/{collection}/{shard}.{{label}}.minhash.npz"),
+        expand("results/data/dedup/cross/{{label}}/band-{cross_band}.pairs.npy", cross_band=BANDS["cross_band"]),
     output:
-        "results/data/dedup/cross/{label}.clusters.npz",
-    params:
-        minhash=config["data"]["minhash"]["cross"],
-        offsets=[
-            collection_index(config)[c] for c in COLLECTIONS for _ in SHARD_IDS[c]
-        ],
+        "results/data/dedup/cross/{label}.clusters.npy",
     log:
         "results/logs/data/dedup_cross/{label}.log",
     benchmark:
@@ -120,13 +164,13 @@ rule dedup_cross:
     resources:
         **resources_for("dedup_cross"),
     script:
-        "../scripts/dedup.py"
+        "../scripts/dedup_cluster.py"
 
 
 rule build_split:
     input:
         docs=shard_outputs("results/data/labelled/{collection}/{shard}.jsonl.gz"),
-        clusters="results/data/dedup/cross/{label}.clusters.npz",
+        clusters="results/data/dedup/cross/{label}.clusters.npy",
     output:
         corpus=directory("results/data/corpus/{label}"),
         excluded="results/data/splits/{label}.excluded.jsonl.gz",

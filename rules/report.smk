@@ -27,7 +27,7 @@ from amalia_wf.report_inputs import benchmark_jobs, output_patterns, report_flag
 UNMARKED_TABLE_CAPTION = workflow.current_basedir.join("../report/table_unmarked.rst")
 
 # Values of the benchmark wildcards, by name ({collection} and {shard} come from SHARD_IDS, in pairs).
-REPORT_WILDCARDS = {"label": LABELS, "source": list(MIXTURE), "model": list(EVAL_MODELS)} | GB_PLAN.wildcards
+REPORT_WILDCARDS = {"label": LABELS, "source": list(MIXTURE), "model": list(EVAL_MODELS)} | GB_PLAN.wildcards | BANDS
 
 
 rule run_summary:

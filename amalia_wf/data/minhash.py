@@ -1,15 +1,18 @@
 """MinHash near-duplicate removal whose result does not depend on how documents are sharded.
 
 Signatures are datatrove's (64-bit xxhash shingles of normalised text, seeded permutations), so
-parameters mean what they mean in FineWeb-2. Clustering is done here instead of with datatrove's
-bucket/cluster stages: its union-by-size picks the surviving document from the order pairs arrive
-in, which changes with the number of tasks. Here every cluster keeps its smallest document key,
-i.e. the first copy in reading order.
+parameters mean what they mean in FineWeb-2. The stages are datatrove's too (signatures written per
+band, one job per band finding the band's duplicate pairs, one clustering job over the pairs only),
+but not its bucket/cluster code: its union-by-size picks the surviving document from the order pairs
+arrive in, which changes with the number of tasks. Here every cluster keeps its smallest document
+key, i.e. the first copy in reading order. No job holds more than one slice of one band
+(`band_shard_docs` rows) plus, in the clustering job, the documents that have a duplicate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +47,23 @@ class Signer:
         return np.asarray(self._step.get_signature(shingles), dtype=np.uint64).reshape(-1)
 
 
+def write_signatures(path: str | Path, keys: np.ndarray, sigs: np.ndarray, hashes_per_bucket: int) -> None:
+    """Write (key, signature) rows band-major, as one .npy array of shape (bands, documents,
+    hashes_per_bucket + 1): each band's rows are its hashes then the document key, sorted by the
+    band's first hash, so that a band job can merge the shards' rows slice by slice."""
+    bands = sigs.shape[1] // hashes_per_bucket
+    table = np.empty((bands, len(keys), hashes_per_bucket + 1), dtype=np.uint64)
+    for band in range(bands):
+        cols = sigs[:, band * hashes_per_bucket : (band + 1) * hashes_per_bucket]
+        order = np.argsort(cols[:, 0], kind="stable")
+        table[band, :, :hashes_per_bucket] = cols[order]
+        table[band, :, hashes_per_bucket] = keys[order]
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, table)
+
+
 class SignatureWriter:
-    """Collects (key, signature) pairs of one shard and writes them as one .npy pair."""
+    """Collects (key, signature) pairs of one shard and writes them with `write_signatures`."""
 
     def __init__(self, signer: Signer) -> None:
         self.signer = signer
@@ -59,82 +77,169 @@ class SignatureWriter:
             self.sigs.append(sig)
 
     def write(self, path: str | Path) -> None:
-        keys = np.asarray(self.keys, dtype=np.int64)
+        keys = np.asarray(self.keys, dtype=np.uint64)
         sigs = np.stack(self.sigs) if self.sigs else np.zeros((0, self.signer.width), dtype=np.uint64)
-        with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, keys=keys, sigs=sigs)
+        write_signatures(path, keys, sigs, self.signer.config.hashes_per_bucket)
+
+
+class BandFile:
+    """One band of one shard's signature file, read by position: a memory map would keep every page
+    the job has read resident (and counted against its memory limit) until the job ends."""
+
+    def __init__(self, path: str | Path, band: int, key_offset: int = 0) -> None:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            data_start = f.tell()
+        if len(shape) != 3 or fortran or dtype != np.dtype(np.uint64) or shape[2] < 2:
+            raise ValueError(f"{path}: not a band-major signature file (bands, documents, hashes + 1) of uint64: {shape} {dtype}")
+        if not 0 <= band < shape[0]:
+            raise ValueError(f"{path}: has {shape[0]} bands, no band {band}")
+        self.path, self.rows, self.width = Path(path), shape[1], shape[2]
+        self._start = data_start + band * self.rows * self.width * 8
+        self.key_offset = np.uint64(key_offset)
+        self.cursor = 0  # rows before it were handed out
+
+    def read(self, stop: int) -> np.ndarray:
+        """Rows [cursor, stop) as a (rows, width) array, keys lifted by the offset; the cursor stays."""
+        out = np.empty((stop - self.cursor, self.width), dtype=np.uint64)
+        with open(self.path, "rb") as f:
+            f.seek(self._start + self.cursor * self.width * 8)
+            if f.readinto(memoryview(out).cast("B")) != out.nbytes:
+                raise ValueError(f"{self.path}: truncated signature file")
+        out[:, -1] += self.key_offset
+        return out
+
+
+def band_slices(files: Sequence[BandFile], limit: int) -> Iterator[np.ndarray]:
+    """Every row of one band once, merged from the (first-hash sorted) files in slices of about `limit`
+    rows; rows with equal first hash always share a slice, so each slice's duplicates are complete.
+
+    Each file contributes in proportion to its unread rows; a slice ends at the smallest last
+    first-hash of the blocks read (of files not read to their end), so it is at most `limit` rows
+    plus the rows tied with that last hash."""
+    live = [f for f in files if f.rows]
+    while live:
+        remaining = sum(f.rows - f.cursor for f in live)
+        blocks = [f.read(min(f.rows, f.cursor + max(1, limit * (f.rows - f.cursor) // remaining))) for f in live]
+        open_ends = [b[-1, 0] for f, b in zip(live, blocks, strict=True) if f.cursor + len(b) < f.rows]
+        last = min(open_ends) if open_ends else np.uint64(np.iinfo(np.uint64).max)
+        parts = []
+        for f, block in zip(live, blocks, strict=True):
+            while True:
+                take = int(np.searchsorted(block[:, 0], last, side="right"))
+                parts.append(block[:take])
+                f.cursor += take
+                # A block read whole may stop inside a run of rows tied with `last`: read on.
+                if take < len(block) or f.cursor == f.rows:
+                    break
+                block = f.read(min(f.rows, f.cursor + len(block)))
+        live = [f for f in live if f.cursor < f.rows]
+        yield np.concatenate(parts)
+
+
+def slice_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(smallest key of its group, key) for every other member of each group of rows that agree on every hash."""
+    hashes = rows.shape[1] - 1
+    order = np.argsort(rows[:, 0], kind="stable")
+    first = rows[order, 0]
+    tied = first[1:] == first[:-1]
+    # Only rows sharing their first hash with another can be duplicates: the full sort is over those.
+    candidate = np.zeros(len(first), dtype=bool)
+    candidate[1:] = tied
+    candidate[:-1] |= tied
+    sub = rows[order[candidate]]
+    if len(sub) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    sub = sub[np.lexsort(sub.T[::-1])]  # by the hashes, then the key
+    starts = np.r_[True, (sub[1:, :hashes] != sub[:-1, :hashes]).any(axis=1)]
+    head = sub[np.maximum.accumulate(np.where(starts, np.arange(len(sub)), 0)), hashes]
+    return head[~starts].view(np.int64), sub[~starts, hashes].view(np.int64)
+
+
+def band_pairs(files: Sequence[BandFile], limit: int, path: str | Path) -> tuple[int, int]:
+    """Write one band's duplicate pairs as an (n, 2) int64 .npy of (kept-candidate key, other key);
+    returns (rows read, pairs). Pairs go to disk slice by slice, so memory stays one slice's."""
+    rows = pairs = 0
+    with atomic_path(path) as tmp:
+        raw = tmp.with_name(tmp.name + ".raw")
+        try:
+            with open(raw, "wb") as f:
+                for block in band_slices(files, limit):
+                    heads, members = slice_pairs(block)
+                    np.stack([heads, members], axis=1).tofile(f)
+                    rows, pairs = rows + len(block), pairs + len(heads)
+            with open(tmp, "wb") as out, open(raw, "rb") as f:
+                header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.int64)), "fortran_order": False, "shape": (pairs, 2)}
+                np.lib.format.write_array_header_1_0(out, header)
+                shutil.copyfileobj(f, out)
+        finally:
+            raw.unlink(missing_ok=True)
+    return rows, pairs
 
 
 @dataclass(frozen=True)
 class Clusters:
-    """Members of clusters with more than one document: key -> (kept key, cluster size)."""
+    """Documents in clusters of more than one, as arrays: sorted keys, each one's kept key and cluster size.
 
-    members: dict[int, tuple[int, int]]
+    Saved as one (3, n) int64 .npy; loaded memory-mapped, so a job looking keys up holds only the
+    pages its lookups touch."""
+
+    keys: np.ndarray
+    roots: np.ndarray
+    sizes: np.ndarray
 
     def fate(self, key: int) -> tuple[bool, int, int]:
         """(kept, kept key, cluster size) for any key, including singletons."""
-        root, size = self.members.get(key, (key, 1))
-        return root == key, root, size
+        i = int(np.searchsorted(self.keys, key))
+        if i < len(self.keys) and self.keys[i] == key:
+            root = int(self.roots[i])
+            return root == key, root, int(self.sizes[i])
+        return True, key, 1
 
     def save(self, path: str | Path) -> None:
-        keys = np.fromiter(self.members, dtype=np.int64, count=len(self.members))
-        order = np.argsort(keys, kind="stable")
-        roots = np.asarray([self.members[k][0] for k in keys], dtype=np.int64)
-        sizes = np.asarray([self.members[k][1] for k in keys], dtype=np.int64)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, keys=keys[order], roots=roots[order], sizes=sizes[order])
+            np.save(f, np.stack([self.keys, self.roots, self.sizes]).astype(np.int64, copy=False))
 
     @classmethod
     def load(cls, path: str | Path) -> Clusters:
-        with np.load(path) as z:
-            return cls({int(k): (int(r), int(s)) for k, r, s in zip(z["keys"], z["roots"], z["sizes"])})
+        table = np.load(path, mmap_mode="r")
+        return cls(table[0], table[1], table[2])
 
 
-def load_signatures(paths: Iterable[str | Path], key_offsets: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate shard signature files; `key_offsets` lifts keys into a wider key space."""
-    keys, sigs = [], []
-    offsets = list(key_offsets) if key_offsets is not None else None
-    for i, path in enumerate(paths):
-        with np.load(path) as z:
-            keys.append(z["keys"] + (offsets[i] if offsets else 0))
-            sigs.append(z["sigs"])
-    if not keys:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.uint64)
-    return np.concatenate(keys), np.concatenate(sigs)
+def _flatten(parent: np.ndarray) -> None:
+    """Pointer jumping, in place, until every node points at its root."""
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            return
+        parent[:] = grand
 
 
-def cluster(keys: np.ndarray, sigs: np.ndarray, buckets: int, hashes_per_bucket: int) -> Clusters:
-    """Union documents that agree on every hash of at least one band; each cluster keeps its minimum key."""
-    parent: dict[int, int] = {}
+def _union(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+    """Join the trees of each (a, b) node pair. parent[x] <= x throughout, so each root is its tree's minimum."""
+    while True:
+        _flatten(parent)
+        ra, rb = parent[a], parent[b]
+        apart = ra != rb
+        if not apart.any():
+            return
+        a, b = ra[apart], rb[apart]
+        # A root hooked under several smaller roots keeps the smallest; the next round joins the others.
+        np.minimum.at(parent, np.maximum(a, b), np.minimum(a, b))
 
-    def find(x: int) -> int:
-        root = x
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while x != root:  # path compression keeps later finds O(1)-ish
-            parent[x], x = root, parent[x]
-        return root
 
-    for band in range(buckets):
-        cols = np.ascontiguousarray(sigs[:, band * hashes_per_bucket : (band + 1) * hashes_per_bucket])
-        rows = cols.view(np.dtype((np.void, cols.dtype.itemsize * hashes_per_bucket))).ravel()
-        _, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
-        shared = counts[inverse] > 1
-        if not shared.any():
-            continue
-        group, member = inverse[shared], keys[shared]
-        order = np.lexsort((member, group))
-        group, member = group[order], member[order]
-        first = np.r_[True, group[1:] != group[:-1]]
-        head = member[np.maximum.accumulate(np.where(first, np.arange(len(member)), 0))]
-        for a, b in zip(head[~first].tolist(), member[~first].tolist()):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    roots = {x: find(x) for x in parent}
-    for root in set(roots.values()):
-        roots[root] = root
-    sizes: dict[int, int] = {}
-    for root in roots.values():
-        sizes[root] = sizes.get(root, 0) + 1
-    return Clusters({x: (r, sizes[r]) for x, r in roots.items()})
+def cluster_pairs(paths: Sequence[str | Path]) -> Clusters:
+    """Connected components of the pairs of every band file; each keeps its minimum key.
+
+    Memory: the keys that have a duplicate, plus one band's pairs at a time."""
+    keys = np.zeros(0, dtype=np.int64)
+    for path in paths:
+        keys = np.union1d(keys, np.load(path).ravel())
+    parent = np.arange(len(keys))  # node i is keys[i]; keys are sorted, so smaller node = smaller key
+    for path in paths:
+        pairs = np.load(path)
+        _union(parent, np.searchsorted(keys, pairs[:, 0]), np.searchsorted(keys, pairs[:, 1]))
+    sizes = np.bincount(parent, minlength=len(keys))
+    return Clusters(keys, keys[parent], sizes[parent])
