@@ -11,5 +11,5 @@ from amalia_wf.data.split import COLLECTION_SHIFT
 band = snakemake.params.band
 offsets = [c << COLLECTION_SHIFT for c in snakemake.params.get("offsets", [])] or [0] * len(snakemake.input)
 files = [BandFile(path, band, offset) for path, offset in zip(snakemake.input, offsets, strict=True)]
-rows, pairs = band_pairs(files, snakemake.params.band_shard_docs, snakemake.output[0])
-logging.info("band %d: %d signed documents in %d files, %d duplicate pairs", band, rows, len(files), pairs)
+rows, slices, pairs = band_pairs(files, snakemake.params.band_shard_docs, snakemake.output[0])
+logging.info("band %d: %d signed documents in %d files, %d slices, %d duplicate pairs", band, rows, len(files), slices, pairs)

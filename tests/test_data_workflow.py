@@ -135,10 +135,15 @@ def test_second_run_has_nothing_to_do(default_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_corpus_is_identical_whatever_the_shard_count(default_run, tmp_path):
-    other = make_workdir(tmp_path / "three", {"data": {"files_per_shard": 3}})
+def test_corpus_is_identical_whatever_the_shard_count_and_band_slice(default_run, tmp_path):
+    other = make_workdir(tmp_path / "three", {"data": {"files_per_shard": 3, "minhash": {"band_shard_docs": 7}}})
     run_snakemake(other, "data")
     assert len(list((other / "results/data/filtered/synth-a").glob("*.stats.json"))) == 2
+    # Band jobs merged their shards' rows in many slices of 7 (the default run: one slice per band).
+    for log in ("dedup_collection_band/synth-a-0.log", "dedup_cross_band/high-39.log"):
+        for run, expected in ((other, lambda n: n > 3), (default_run, lambda n: n == 1)):
+            slices = int(re.search(r"(\d+) slices", (run / "results/logs/data" / log).read_text()).group(1))
+            assert expected(slices), (run, log, slices)
     assert corpus_digest(other) == corpus_digest(default_run)
 
 

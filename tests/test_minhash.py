@@ -58,7 +58,7 @@ def test_rows_sharing_only_the_first_hash_are_not_pairs():
 
 def test_band_file_without_rows_and_empty_clusters(tmp_path):
     write_signatures(tmp_path / "empty.npy", np.zeros(0, dtype=np.uint64), np.zeros((0, 6), dtype=np.uint64), 3)
-    assert band_pairs([BandFile(tmp_path / "empty.npy", 1)], 10, tmp_path / "p.npy") == (0, 0)
+    assert band_pairs([BandFile(tmp_path / "empty.npy", 1)], 10, tmp_path / "p.npy") == (0, 0, 0)
     assert np.load(tmp_path / "p.npy").shape == (0, 2)
     cluster_pairs([tmp_path / "p.npy"]).save(tmp_path / "c.npy")
     assert Clusters.load(tmp_path / "c.npy").fate(4) == (True, 4, 1)

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 
 from amalia_wf.io import atomic_path
 
@@ -32,6 +31,9 @@ class _Words:
 
 class Signer:
     def __init__(self, cfg: Mapping[str, Any]) -> None:
+        # Imported here: band and clustering jobs need no datatrove (about 1 s and 30 MB per job).
+        from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+
         self.config = MinhashConfig(
             n_grams=cfg["ngrams"], num_buckets=cfg["buckets"], hashes_per_bucket=cfg["hashes_per_bucket"], seed=cfg["seed"]
         )
@@ -158,10 +160,10 @@ def slice_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return head[~starts].view(np.int64), sub[~starts, hashes].view(np.int64)
 
 
-def band_pairs(files: Sequence[BandFile], limit: int, path: str | Path) -> tuple[int, int]:
+def band_pairs(files: Sequence[BandFile], limit: int, path: str | Path) -> tuple[int, int, int]:
     """Write one band's duplicate pairs as an (n, 2) int64 .npy of (kept-candidate key, other key);
-    returns (rows read, pairs). Pairs go to disk slice by slice, so memory stays one slice's."""
-    rows = pairs = 0
+    returns (rows read, slices, pairs). Pairs go to disk slice by slice, so memory stays one slice's."""
+    rows = slices = pairs = 0
     with atomic_path(path) as tmp:
         raw = tmp.with_name(tmp.name + ".raw")
         try:
@@ -169,14 +171,14 @@ def band_pairs(files: Sequence[BandFile], limit: int, path: str | Path) -> tuple
                 for block in band_slices(files, limit):
                     heads, members = slice_pairs(block)
                     np.stack([heads, members], axis=1).tofile(f)
-                    rows, pairs = rows + len(block), pairs + len(heads)
+                    rows, slices, pairs = rows + len(block), slices + 1, pairs + len(heads)
             with open(tmp, "wb") as out, open(raw, "rb") as f:
                 header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.int64)), "fortran_order": False, "shape": (pairs, 2)}
                 np.lib.format.write_array_header_1_0(out, header)
                 shutil.copyfileobj(f, out)
         finally:
             raw.unlink(missing_ok=True)
-    return rows, pairs
+    return rows, slices, pairs
 
 
 @dataclass(frozen=True)
