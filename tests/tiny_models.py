@@ -94,7 +94,7 @@ _QUALITY_LABELS = {0: "low", 1: "medium", 2: "high"}
 # trust_remote_code loading, exactly like EuroFilter's files on the Hub.
 
 _CONFIGURATION_SRC = '''\
-"""Configuration of the tiny EuroFilter stand-in (see amalia_wf/tiny_models.py)."""
+"""Configuration of the tiny EuroFilter stand-in (see tests/tiny_models.py)."""
 from transformers import BertConfig
 
 
@@ -105,7 +105,7 @@ class TinyEuroFilterConfig(BertConfig):
 '''
 
 _MODELING_SRC = '''\
-"""Modelling code of the tiny EuroFilter stand-in (see amalia_wf/tiny_models.py).
+"""Modelling code of the tiny EuroFilter stand-in (see tests/tiny_models.py).
 
 Mimics EuroFilter's interface: an encoder with several heads whose output is a
 ModelOutput carrying ``quality_logits`` [B, 3] (0=low, 1=medium, 2=high) and an
