@@ -201,14 +201,14 @@ def test_generation_goes_through_the_chat_template(monkeypatch):
 
 def test_judging_through_a_real_http_judge(tmp_path):
     server_mod = pytest.importorskip("tests.judge_server")
-    from amalia_wf.judge import JudgeClient
+    from amalia_wf.judge.client import JudgeClient
 
     server = server_mod.serve()
     try:
         server.queue("RESPOSTA-ALFA", ["content:Raciocínio: muito boa.\nPontuação global: 5"])
         server.queue("RESPOSTA-BETA", ["content:Raciocínio: tem formas do Brasil.\nPontuação global: 2"])
         server.queue("RESPOSTA-GAMA", ["503", "503"])  # the only attempt and its one retry both fail
-        client = JudgeClient({"base_url": server.base_url, "model": "juiz", "max_retries": 1, "backoff_s": 0.01,
+        client = JudgeClient({"base_url": server.base_url, "model": "juiz", "max_retries": 1,
                               "timeout_s": 5, "cache_dir": str(tmp_path / "cache")})
         records = [
             {"id": 1, "category": "Lexicology", "prompt": "p1", "response": "RESPOSTA-ALFA"},

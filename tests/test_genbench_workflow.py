@@ -150,7 +150,7 @@ def test_judge_end_to_end_with_missing_and_cache(default_run, tmp_path):
         # Both models' judge call on this ALBA prompt fail twice (first try and the one retry): for good.
         server.queue(FAILING, ["500"] * 4)
         # Named as the paper's open judge, so its rows and columns are compared with Gemma-4-31B's.
-        judge = {"base_url": server.base_url, "model": "gemma-4-31b-test", "max_retries": 1, "backoff_s": 0.01, "timeout_s": 20, "concurrency": 2}
+        judge = {"base_url": server.base_url, "model": "gemma-4-31b-test", "max_retries": 1, "timeout_s": 20, "concurrency": 2}
         workdir = copy_run(default_run, tmp_path / "judge", {"judge": judge})
         run_snakemake(workdir, "genbench_tables")
         first = server.count

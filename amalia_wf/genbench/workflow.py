@@ -172,7 +172,7 @@ def score_classifier(name: str, spec: ModelSpec, cfg: Mapping[str, Any], model_i
 
 
 def judge_client(judge: Mapping[str, Any], cache_dir: str) -> Any:
-    from amalia_wf.judge import JudgeClient, JudgeConfig
+    from amalia_wf.judge.client import JudgeClient, JudgeConfig
 
     return JudgeClient(JudgeConfig.from_dict({**judge, "cache_dir": cache_dir}))
 
