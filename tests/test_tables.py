@@ -84,7 +84,7 @@ def test_text_is_escaped_for_latex_and_html(paper: Path) -> None:
     frame = compare("t", [Cell("m<1>_x", "fully_open", "A", "ARC-C", None, status=f"not run: {odd}")], COLUMNS, 2.0, paper)
     tex = latex(frame, COLUMNS, f"T {odd}", 2.0, notes=[odd])
     escaped = "a\\_b \\& c\\% \\$x\\textasciicircum 2\\$ \\textasciitilde \\space \\{y\\} \\#"
-    assert f"not run: {escaped} / 50.0" in tex and f"m<1>\\_x (A)" in tex
+    assert f"not run: {escaped} / 50.0" in tex and "m<1>\\_x (A)" in tex
     assert f"\\caption{{T {escaped}. Each cell:" in tex and tex.count(escaped) == 3
     page = html_page(frame, COLUMNS, f"T {odd} <b>", 2.0, notes=["<script>x</script>"])
     assert "m&lt;1&gt;_x (A)" in page and "<b>" not in page and "<script>x" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
