@@ -151,7 +151,7 @@ def test_provenance_has_one_row_per_cell_with_rule_and_inputs(tmp_path):
     assert prov["row"].tolist() == list(range(1, len(long) + 1))
 
 
-def test_provenance_of_a_table_without_produced_by_names_the_table_rule(tmp_path):
+def test_provenance_of_a_table_not_compared_cell_by_cell_names_the_table_rule(tmp_path):
     """A summary CSV beside the paper's tables: every row x column cell, produced by its table's rule."""
     summary = tmp_path / "p3b3_summary.csv"
     pd.DataFrame({"model": ["m1", "m2"], "setting": ["pt-PT", "none"], "mean": [71.5, None]}).to_csv(summary, index=False)
