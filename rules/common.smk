@@ -17,9 +17,11 @@ os.environ.update(
     PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
 )
 
+from amalia_wf.benchmark_plan import BenchmarkPlan, wildcard_jobs
 from amalia_wf.config import ConfigError, benchmark_sources, collection_index, shards, validate
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import GenbenchPlan
+from amalia_wf.tables.registry import TABLES, table_path
 from amalia_wf.train.launch import gpu_hours, launcher
 
 try:
@@ -140,3 +142,23 @@ def benchmark_source_input(wildcards):
     """A local benchmark path is an input (edits rerun the task); downloads have none."""
     source = BENCHMARKS[wildcards.task]
     return [source["path"]] if "path" in source else []
+
+
+# Every benchmarked rule's benchmark file and its jobs' wildcards (the report's run summary reads
+# the file of each job): a rule's `benchmark:` is BENCHMARK_PLAN.add(its name, pattern, its jobs).
+BENCHMARK_PLAN = BenchmarkPlan()
+SHARD_JOBS = [{"collection": c, "shard": s} for c, ids in SHARD_IDS.items() for s in ids]
+
+
+def table_outputs(name):
+    """A registered table's files (amalia_wf.tables.registry) as its rule's outputs, by format: the
+    CSV and Markdown under the table's caption in the report, the HTML page (shown inline) under
+    report/table_html.rst, the LaTeX not in the report."""
+    table = TABLES[name]
+    captions = {"csv": table.caption, "md": table.caption, "html": "table_html.rst" if table.caption else None}
+    return {
+        ext: report(table_path(name, ext), category="Tables", subcategory=table.subcategory, caption=f"../report/{captions[ext]}")
+        if captions.get(ext)
+        else table_path(name, ext)
+        for ext in table.formats
+    }

@@ -48,7 +48,7 @@ rule filter_shard:
     log:
         "results/logs/data/filter_shard/{collection}-{shard}.log",
     benchmark:
-        "results/benchmarks/data/filter_shard/{collection}-{shard}.tsv"
+        BENCHMARK_PLAN.add("filter_shard", "results/benchmarks/data/filter_shard/{collection}-{shard}.tsv", SHARD_JOBS)
     conda:
         "../envs/data.yaml"
     threads: threads_for("filter_shard")
@@ -68,7 +68,7 @@ rule dedup_collection:
     log:
         "results/logs/data/dedup_collection/{collection}.log",
     benchmark:
-        "results/benchmarks/data/dedup_collection/{collection}.tsv"
+        BENCHMARK_PLAN.add("dedup_collection", "results/benchmarks/data/dedup_collection/{collection}.tsv", wildcard_jobs(collection=SHARD_IDS))
     conda:
         "../envs/data.yaml"
     threads: threads_for("dedup_collection")
@@ -90,7 +90,7 @@ rule classify_shard:
     log:
         "results/logs/data/classify_shard/{collection}-{shard}.log",
     benchmark:
-        "results/benchmarks/data/classify_shard/{collection}-{shard}.tsv"
+        BENCHMARK_PLAN.add("classify_shard", "results/benchmarks/data/classify_shard/{collection}-{shard}.tsv", SHARD_JOBS)
     conda:
         "../envs/data.yaml"
     threads: threads_for("classify_shard")
@@ -113,7 +113,7 @@ rule dedup_cross:
     log:
         "results/logs/data/dedup_cross/{label}.log",
     benchmark:
-        "results/benchmarks/data/dedup_cross/{label}.tsv"
+        BENCHMARK_PLAN.add("dedup_cross", "results/benchmarks/data/dedup_cross/{label}.tsv", wildcard_jobs(label=LABELS))
     conda:
         "../envs/data.yaml"
     threads: threads_for("dedup_cross")
@@ -136,7 +136,7 @@ rule build_split:
     log:
         "results/logs/data/build_split/{label}.log",
     benchmark:
-        "results/benchmarks/data/build_split/{label}.tsv"
+        BENCHMARK_PLAN.add("build_split", "results/benchmarks/data/build_split/{label}.tsv", wildcard_jobs(label=LABELS))
     conda:
         "../envs/data.yaml"
     threads: threads_for("build_split")

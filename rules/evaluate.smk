@@ -61,7 +61,7 @@ rule evaluate_model:
     log:
         "results/logs/evaluate/{model}.log",
     benchmark:
-        "results/benchmarks/evaluate/{model}.tsv"
+        BENCHMARK_PLAN.add("evaluate_model", "results/benchmarks/evaluate/{model}.tsv", wildcard_jobs(model=EVAL_MODELS))
     conda:
         "../envs/gpu/vllm.yaml" if EVAL["backend"] == "vllm" else "../envs/eval.yaml"
     threads: threads_for("evaluate_model")

@@ -43,7 +43,7 @@ rule genbench_generate:
     log:
         "results/logs/genbench/genbench_generate/{model}/{bench}.log",
     benchmark:
-        "results/benchmarks/genbench/genbench_generate/{model}/{bench}.tsv"
+        BENCHMARK_PLAN.add("genbench_generate", "results/benchmarks/genbench/genbench_generate/{model}/{bench}.tsv", GB_PLAN.jobs("bench"))
     wildcard_constraints:
         bench="|".join(map(re.escape, GB_PLAN.tasks)) or "(?!)",
     conda:
@@ -86,7 +86,7 @@ rule p3b3_classify:
     log:
         "results/logs/genbench/p3b3_classify/{model}/{classifier}.log",
     benchmark:
-        "results/benchmarks/genbench/p3b3_classify/{model}/{classifier}.tsv"
+        BENCHMARK_PLAN.add("p3b3_classify", "results/benchmarks/genbench/p3b3_classify/{model}/{classifier}.tsv", GB_PLAN.jobs("classifier"))
     wildcard_constraints:
         classifier="|".join(map(re.escape, GB_PLAN.classifiers)) or "(?!)",
     conda:
@@ -132,7 +132,7 @@ rule genbench_judge:
     log:
         "results/logs/genbench/genbench_judge/{model}/{judged_bench}.log",
     benchmark:
-        "results/benchmarks/genbench/genbench_judge/{model}/{judged_bench}.tsv"
+        BENCHMARK_PLAN.add("genbench_judge", "results/benchmarks/genbench/genbench_judge/{model}/{judged_bench}.tsv", GB_PLAN.jobs("judged_bench"))
     wildcard_constraints:
         judged_bench="|".join(GB_PLAN.judged_tasks) or "(?!)",
     conda:
@@ -157,7 +157,7 @@ rule safety_guard:
     log:
         "results/logs/genbench/safety_guard/{model}/{safety_bench}.log",
     benchmark:
-        "results/benchmarks/genbench/safety_guard/{model}/{safety_bench}.tsv"
+        BENCHMARK_PLAN.add("safety_guard", "results/benchmarks/genbench/safety_guard/{model}/{safety_bench}.tsv", GB_PLAN.jobs("safety_bench"))
     wildcard_constraints:
         safety_bench="|".join(GB_PLAN.safety_tasks) or "(?!)",
     conda:
@@ -173,9 +173,7 @@ rule table4:
     input:
         GB_PLAN.inputs(GB_PLAN.table4()),
     output:
-        csv=report("results/tables/table4.csv", category="Tables", subcategory="Table 4", caption="../report/table4.rst"),
-        md=report("results/tables/table4.md", category="Tables", subcategory="Table 4", caption="../report/table4.rst"),
-        tex="results/tables/table4.tex",
+        **table_outputs("table4"),
     params:
         models=list(EVAL_MODELS.values()),
         plan=GB_PLAN.table4(),
@@ -196,9 +194,7 @@ rule table5:
     input:
         GB_PLAN.inputs(GB_PLAN.table5()),
     output:
-        csv=report("results/tables/table5.csv", category="Tables", subcategory="Table 5", caption="../report/table5.rst"),
-        md=report("results/tables/table5.md", category="Tables", subcategory="Table 5", caption="../report/table5.rst"),
-        tex="results/tables/table5.tex",
+        **table_outputs("table5"),
     params:
         models=list(EVAL_MODELS.values()),
         plan=GB_PLAN.table5(),
@@ -218,11 +214,9 @@ rule p3b3_table2:
     input:
         scores=[f for m in EVAL_MODELS for f in GB_PLAN.p3b3_scores(m).values()],
     output:
-        csv=report("results/tables/p3b3_table2.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table2.rst"),
-        md=report("results/tables/p3b3_table2.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table2.rst"),
-        tex="results/tables/p3b3_table2.tex",
-        summary=report("results/tables/p3b3_summary.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_summary.rst"),
-        turns="results/tables/p3b3_turns.csv",
+        **table_outputs("p3b3_table2"),
+        summary=table_outputs("p3b3_summary")["csv"],
+        turns=table_outputs("p3b3_turns")["csv"],
         plot=report("results/tables/p3b3_turns.png", category="Tables", subcategory="P3B3", caption="../report/p3b3_turns.rst"),
     params:
         models=list(EVAL_MODELS.values()),
@@ -247,9 +241,7 @@ rule p3b3_table5:
     input:
         GB_PLAN.inputs(GB_PLAN.p3b3_table5()),
     output:
-        csv=report("results/tables/p3b3_table5.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table5.rst"),
-        md=report("results/tables/p3b3_table5.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table5.rst"),
-        tex="results/tables/p3b3_table5.tex",
+        **table_outputs("p3b3_table5"),
     params:
         models=list(EVAL_MODELS.values()),
         plan=GB_PLAN.p3b3_table5(),
@@ -273,9 +265,7 @@ rule p3b3_table1:
         ratings=GB["p3b3"]["human_ratings"],
         classifiers=[GB_PLAN.aux_input(name) for name in GB_PLAN.classifiers],
     output:
-        csv=report("results/tables/p3b3_table1.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table1.rst"),
-        md=report("results/tables/p3b3_table1.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table1.rst"),
-        tex="results/tables/p3b3_table1.tex",
+        **table_outputs("p3b3_table1"),
     params:
         classifiers={name: (GB_PLAN.aux[name], cfg, GB_PLAN.aux_input(name)) for name, cfg in GB_PLAN.classifiers.items()},
         judge=GB_PLAN.judge,

@@ -16,7 +16,7 @@ rule train_tokenizer:
     log:
         "results/logs/train/train_tokenizer.log",
     benchmark:
-        "results/benchmarks/train/train_tokenizer.tsv"
+        BENCHMARK_PLAN.add("train_tokenizer", "results/benchmarks/train/train_tokenizer.tsv", wildcard_jobs())
     conda:
         "../envs/train.yaml"
     threads: threads_for("train_tokenizer")
@@ -57,7 +57,7 @@ rule tokenize_source:
     log:
         "results/logs/train/tokenize_source/{source}.log",
     benchmark:
-        "results/benchmarks/train/tokenize_source/{source}.tsv"
+        BENCHMARK_PLAN.add("tokenize_source", "results/benchmarks/train/tokenize_source/{source}.tsv", wildcard_jobs(source=MIXTURE))
     conda:
         "../envs/train.yaml"
     threads: threads_for("tokenize_source")
@@ -83,7 +83,7 @@ rule pretrain:
     log:
         "results/logs/train/pretrain.log",
     benchmark:
-        "results/benchmarks/train/pretrain.tsv"
+        BENCHMARK_PLAN.add("pretrain", "results/benchmarks/train/pretrain.tsv", wildcard_jobs())
     conda:
         "../envs/train.yaml"
     threads: threads_for("pretrain")
@@ -110,7 +110,7 @@ rule sft:
     log:
         "results/logs/train/sft.log",
     benchmark:
-        "results/benchmarks/train/sft.tsv"
+        BENCHMARK_PLAN.add("sft", "results/benchmarks/train/sft.tsv", wildcard_jobs())
     conda:
         "../envs/train.yaml"
     threads: threads_for("sft")
@@ -153,7 +153,7 @@ rule generate_candidates:
     log:
         "results/logs/train/generate_candidates.log",
     benchmark:
-        "results/benchmarks/train/generate_candidates.tsv"
+        BENCHMARK_PLAN.add("generate_candidates", "results/benchmarks/train/generate_candidates.tsv", wildcard_jobs())
     conda:
         "../envs/gpu/vllm.yaml" if TRAIN["preferences"]["backend"] == "vllm" else "../envs/train.yaml"
     threads: threads_for("generate_candidates")
@@ -175,7 +175,7 @@ rule score_candidates:
     log:
         "results/logs/train/score_candidates.log",
     benchmark:
-        "results/benchmarks/train/score_candidates.tsv"
+        BENCHMARK_PLAN.add("score_candidates", "results/benchmarks/train/score_candidates.tsv", wildcard_jobs())
     conda:
         "../envs/gpu/reward.yaml" if TRAIN["preferences"]["reward"]["source"] == "hub" else "../envs/train.yaml"
     threads: threads_for("score_candidates")
@@ -220,7 +220,7 @@ rule dpo:
     log:
         "results/logs/train/dpo.log",
     benchmark:
-        "results/benchmarks/train/dpo.tsv"
+        BENCHMARK_PLAN.add("dpo", "results/benchmarks/train/dpo.tsv", wildcard_jobs())
     conda:
         "../envs/train.yaml"
     threads: threads_for("dpo")
