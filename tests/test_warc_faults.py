@@ -204,8 +204,14 @@ def arc_file(n: int) -> list[bytes]:
     records = [arc_record("filedesc://faults-0001.arc", "0.0.0.0", "20010101000000", "text/plain", version)]
     for i in range(n):
         body = ARC_HTML.replace(b"2001", str(2001 + i).encode())
-        http = b"HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n" + f"Content-Length: {len(body)}\r\n\r\n".encode() + body
-        records.append(arc_record(f"http://www.exemplo.pt/{i}.html", "193.136.1.2", f"200102030405{i:02d}", "text/html", http))
+        http = (
+            b"HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        records.append(
+            arc_record(f"http://www.exemplo.pt/{i}.html", "193.136.1.2", f"200102030405{i:02d}", "text/html", http)
+        )
     return records
 
 
@@ -252,9 +258,20 @@ def test_unreadable_file_is_skipped_whole_and_counted(tmp_path, kind):
     docs, counts = read(path)
     size = path.stat().st_size if path.exists() else 0
     assert docs == []
-    assert (counts.files, counts.files_skipped, counts.bytes, counts.bytes_skipped, counts.records) == (1, 1, size, size, 0)
+    assert (counts.files, counts.files_skipped, counts.bytes, counts.bytes_skipped, counts.records) == (
+        1,
+        1,
+        size,
+        size,
+        0,
+    )
     [fault] = counts.faults
-    assert (fault["file"], fault["size"], fault["bytes_skipped"], fault["file_skipped"]) == (str(path), size, size, True)
+    assert (fault["file"], fault["size"], fault["bytes_skipped"], fault["file_skipped"]) == (
+        str(path),
+        size,
+        size,
+        True,
+    )
     assert str(path) in fault["reason"]
 
 
@@ -275,7 +292,10 @@ def test_damaged_but_readable_file_is_read_under_fail_too(tmp_path, healthy):
 
 def test_counts_add_up_over_a_shard_of_good_damaged_and_unreadable_files(tmp_path, healthy):
     data, offsets, docs = healthy
-    paths = [damaged(tmp_path, "a.warc.gz", data), damaged(tmp_path, "b.warc.gz", data[: offsets[10]] + data[offsets[11] + 7 :])]
+    paths = [
+        damaged(tmp_path, "a.warc.gz", data),
+        damaged(tmp_path, "b.warc.gz", data[: offsets[10]] + data[offsets[11] + 7 :]),
+    ]
     paths += unreadable_files(tmp_path).values()
     counts = ReadCounts()
     n = sum(1 for p in paths for _ in read_html_records(str(p), 0, counts, skip_unreadable=True))

@@ -57,7 +57,14 @@ class ReadCounts:
         self.bytes_skipped += nbytes
         self.files_skipped += file_skipped
         self.faults.append(
-            {"file": path, "size": size, "records_skipped": records, "bytes_skipped": nbytes, "file_skipped": file_skipped, "reason": reason}
+            {
+                "file": path,
+                "size": size,
+                "records_skipped": records,
+                "bytes_skipped": nbytes,
+                "file_skipped": file_skipped,
+                "reason": reason,
+            }
         )
 
 
@@ -179,7 +186,7 @@ def _intact_records(
                 index += 1
         except OSError:
             raise
-        except Exception as exc:  # warcio raises bare Exceptions, ArchiveLoadFailed, EOFError... for damaged data
+        except Exception as exc:  # noqa: BLE001 (warcio raises bare Exception, ArchiveLoadFailed, EOFError... on damage)
             reason = f"{exc!r} at offset {start}"
         resume, lost = _next_record_start(stream, start + 1, gzipped)
         offset = size if resume is None else resume
@@ -238,7 +245,9 @@ def _html_records(path: str, file_index: int, size: int, counts: ReadCounts, dam
         raise UnreadableArchive(f"{path} holds no readable WARC/ARC record ({damage.reason or 'empty'})")
 
 
-def read_html_records(path: str, file_index: int, counts: ReadCounts, skip_unreadable: bool = False) -> Iterator[HtmlRecord]:
+def read_html_records(
+    path: str, file_index: int, counts: ReadCounts, skip_unreadable: bool = False
+) -> Iterator[HtmlRecord]:
     """Yield the HTTP 200 HTML responses of one WARC or ARC file.
 
     The status is checked because a 404 page is valid HTML that extraction would happily keep
