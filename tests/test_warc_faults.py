@@ -266,12 +266,14 @@ def test_unreadable_file_is_skipped_whole_and_counted(tmp_path, kind):
         0,
     )
     [fault] = counts.faults
-    assert (fault["file"], fault["size"], fault["bytes_skipped"], fault["file_skipped"]) == (
+    assert (fault["file"], fault["size"], fault["records_skipped"], fault["bytes_skipped"], fault["file_skipped"]) == (
         str(path),
         size,
+        0,
         size,
         True,
     )
+    assert counts.corrupt == 0
     assert str(path) in fault["reason"]
 
 

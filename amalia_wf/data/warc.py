@@ -31,6 +31,8 @@ PLAIN_RECORD_START = re.compile(WARC_LINE + rb"|(?<=\n)" + ARC_LINE, re.IGNORECA
 SCAN_CHUNK = 1 << 20
 HEAD_BYTES = 1 << 16  # enough input to inflate a member's first line, and longer than any header line
 
+REASON_CHARS = 160
+
 T = TypeVar("T")
 
 
@@ -187,7 +189,7 @@ def _intact_records(
         except OSError:
             raise
         except Exception as exc:  # noqa: BLE001 (warcio raises bare Exception, ArchiveLoadFailed, EOFError... on damage)
-            reason = f"{exc!r} at offset {start}"
+            reason = f"{exc!r:.{REASON_CHARS}} at offset {start}"  # warcio quotes the whole bad line
         resume, lost = _next_record_start(stream, start + 1, gzipped)
         offset = size if resume is None else resume
         log.warning("damaged record %d in %s: %s; %d bytes skipped", index, path, reason, offset - start)
@@ -268,8 +270,8 @@ def read_html_records(
             hint = "; data.on_unreadable: skip records such files and goes on"
             raise UnreadableArchive(reason + hint) from exc
         log.warning("skipped %s: %s", path, reason)
-        # Whatever was counted as damaged inside the file becomes part of the whole file skipped.
-        counts.fault(path, size, damage.records, size, True, reason)
+        # No record was recognised, so none is counted: the file and its bytes are.
+        counts.fault(path, size, 0, size, True, reason)
         return
     if damage.records:
         counts.fault(path, size, damage.records, damage.bytes, False, damage.reason)
