@@ -82,11 +82,12 @@ class HtmlRecord:
 
 @dataclass
 class _Damage:
-    """The damaged stretches of one file: records and bytes skipped, and the first reason."""
+    """One file's damaged stretches (records and bytes skipped, the first reason) and the bytes read intact."""
 
     records: int = 0
     bytes: int = 0
     reason: str = ""
+    read: int = 0  # intact records and damaged stretches tile the file: read + bytes == size at its end
 
 
 # Collection-wide document key: the file's position in the sorted collection and the record's
@@ -164,7 +165,6 @@ def _intact_records(
     while offset < size:
         stream.seek(offset)
         records = ArchiveIterator(stream, arc2warc=False)
-        start = offset
         try:
             while True:
                 start = records.offset  # where the next record begins: the previous one was read to its end
@@ -184,6 +184,7 @@ def _intact_records(
                     raise EOFError("payload shorter than its Content-Length")
                 if records.err_count:
                     raise ValueError("record not followed by a blank line: its Content-Length is wrong")
+                damage.read += records.offset - start
                 yield index, start, record, taken
                 index += 1
         except OSError:
@@ -269,9 +270,11 @@ def read_html_records(
         if not skip_unreadable:
             hint = "; data.on_unreadable: skip records such files and goes on"
             raise UnreadableArchive(reason + hint) from exc
+        # Nothing read (the usual case): the file is skipped whole, its records unknown. After an I/O error
+        # part way, the rest of the file is skipped on top of the damaged stretches before it.
+        whole = damage.read == 0
         log.warning("skipped %s: %s", path, reason)
-        # No record was recognised, so none is counted: the file and its bytes are.
-        counts.fault(path, size, 0, size, True, reason)
+        counts.fault(path, size, 0 if whole else damage.records, size - damage.read, whole, reason)
         return
     if damage.records:
         counts.fault(path, size, damage.records, damage.bytes, False, damage.reason)
