@@ -39,8 +39,10 @@ def collect(shard_stats: Sequence[str], label_stats: Sequence[str], split_stats:
         first_stage = s["funnel"]["stages"][0] if s["funnel"]["stages"] else {"docs_in": 0, "chars_in": 0}
         funnel.append(
             {"collection": s["collection"], "stage": "warc_read",
-             "files_in": read["files"], "files_skipped": read["files_skipped"], "bytes_in": read["bytes"], "bytes_skipped": read["bytes_skipped"],
-             "docs_in": read["records"] + read["corrupt"], "docs_out": first_stage["docs_in"], "chars_in": None, "chars_out": first_stage["chars_in"]}
+             "files_in": read["files"], "files_skipped": read["files_skipped"],
+             "bytes_in": read["bytes"], "bytes_skipped": read["bytes_skipped"],
+             "docs_in": read["records"] + read["corrupt"], "docs_out": first_stage["docs_in"],
+             "chars_in": None, "chars_out": first_stage["chars_in"]}
         )
         for reason in ("not_200", "not_html", "undecodable", "corrupt"):
             if read[reason]:

@@ -189,7 +189,7 @@ def _intact_records(
                 index += 1
         except OSError:
             raise
-        except Exception as exc:  # noqa: BLE001 (warcio raises bare Exception, ArchiveLoadFailed, EOFError... on damage)
+        except Exception as exc:  # noqa: BLE001 (warcio raises bare Exception, ArchiveLoadFailed, EOFError)
             reason = f"{exc!r:.{REASON_CHARS}} at offset {start}"  # warcio quotes the whole bad line
         resume, lost = _next_record_start(stream, start + 1, gzipped)
         offset = size if resume is None else resume
