@@ -224,7 +224,7 @@ def run_ours(proc, files, out_dir: Path) -> tuple[Timing, dict[str, Any], dict[s
     with measure(t):
         stats = proc.run(COLLECTION, files, out)
     read = stats["read"]
-    t.docs_in = read["responses"] - read["not_200"] - read["not_html"] - read["undecodable"] - read["corrupt"]
+    t.docs_in = read["responses"] - read["not_200"] - read["not_html"] - read["undecodable"]  # damaged records are not responses
     t.kept = stats["kept"]
     return t, stats, out
 
@@ -275,8 +275,8 @@ def instrument_ours(proc, clock: dict[str, float], capture: dict[str, dict[str, 
 
     orig_read = saved_module["read_html_records"]
 
-    def read_html_records(path, file_index, counts):
-        gen = orig_read(path, file_index, counts)
+    def read_html_records(path, file_index, counts, skip_unreadable=False):
+        gen = orig_read(path, file_index, counts, skip_unreadable)
         while True:
             t = pc()
             try:

@@ -84,6 +84,7 @@ def test_paper_config_merged_over_default_is_valid(config, arquivo_root):
     paper = merge(config, load("paper.yaml"))
     assert paper["data"]["quality"]["method"] == "hf"
     assert paper["data"]["pii"] == config["data"]["pii"]  # kept from the default
+    assert (config["data"]["on_unreadable"], paper["data"]["on_unreadable"]) == ("fail", "skip")
     validate(paper, REPO)
     web, books = paper["data"]["collections"]
     assert collection_files(web, REPO) == [str(arquivo_root / "web" / "x" / "a.warc.gz")]
@@ -132,6 +133,12 @@ def test_missing_required_key(config):
 def test_missing_required_top_level_key(config):
     del config["seed"]
     assert "'seed' is a required property" in rejected(config)
+
+
+def test_unknown_on_unreadable_policy_names_the_key(config):
+    config["data"]["on_unreadable"] = "ignore"
+    message = rejected(config)
+    assert "config key data.on_unreadable:" in message and "'ignore'" in message
 
 
 def test_bad_enum(config):
