@@ -24,11 +24,11 @@ import struct
 import unicodedata
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
-from typing import Callable, Union
 
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -77,7 +77,7 @@ ADULT_DOMAIN = "livejasmin.com"
 _CROSS_DUP_SEED = 20240229
 
 _HTML_UTF8 = "text/html; charset=utf-8"
-_BASE_DATE = datetime(2023, 3, 1, 9, 0, 0, tzinfo=timezone.utc)
+_BASE_DATE = datetime(2023, 3, 1, 9, 0, 0, tzinfo=UTC)
 
 # --------------------------------------------------------------------------- seeding
 
@@ -154,7 +154,7 @@ class _Person:
         return self.name
 
 
-_Value = Union[str, _NP, _Person]
+_Value = str | _NP | _Person
 _Provider = dict[str, Callable[[random.Random], _Value]]
 _SLOT = re.compile(r"\{([a-z_]+?)(\d*)(?:\.([a-z]+))?\}")
 
