@@ -11,9 +11,9 @@ rule synthesize_warc:
         "results/logs/data/synthesize_warc/{collection}-{index}.log",
     conda:
         "../envs/data.yaml"
-    threads: threads_for("synthesize_warcs")
+    threads: threads_for("synthesize_warc")
     resources:
-        **resources_for("synthesize_warcs"),
+        **resources_for("synthesize_warc"),
     script:
         "../scripts/synthesize_warc.py"
 
@@ -146,7 +146,9 @@ rule build_split:
         "../scripts/build_split.py"
 
 
+# Reads the stage's small stats files: on the submit host, no cluster job to queue for.
 rule data_stats:
+    localrule: True
     input:
         shards=shard_outputs("results/data/filtered/{collection}/{shard}.stats.json"),
         labelled=shard_outputs("results/data/labelled/{collection}/{shard}.stats.json"),

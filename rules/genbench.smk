@@ -25,6 +25,9 @@ rule genbench_fetch_model:
         aux="|".join(map(re.escape, GB_PLAN.hub_aux())) or "(?!)",
     conda:
         "../envs/eval.yaml"
+    threads: threads_for("genbench_fetch_model")
+    resources:
+        **resources_for("genbench_fetch_model"),
     script:
         "../scripts/fetch_eval_model.py"
 
@@ -169,7 +172,9 @@ rule safety_guard:
         "../scripts/genbench_guard.py"
 
 
+# The table rules read small score files: on the submit host, no cluster job to queue for.
 rule table4:
+    localrule: True
     input:
         GB_PLAN.inputs(GB_PLAN.table4()),
     output:
@@ -193,6 +198,7 @@ rule table4:
 
 
 rule table5:
+    localrule: True
     input:
         GB_PLAN.inputs(GB_PLAN.table5()),
     output:
@@ -215,6 +221,7 @@ rule table5:
 
 
 rule p3b3_table2:
+    localrule: True
     input:
         scores=[f for m in EVAL_MODELS for f in GB_PLAN.p3b3_scores(m).values()],
     output:
@@ -244,6 +251,7 @@ rule p3b3_table2:
 
 
 rule p3b3_table5:
+    localrule: True
     input:
         GB_PLAN.inputs(GB_PLAN.p3b3_table5()),
     output:

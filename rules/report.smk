@@ -3,7 +3,15 @@
 # every benchmarked job, the config used, the software versions and, for every table cell, the
 # rule and inputs that produced it. The tables' Markdown is also rendered to HTML, which the
 # report shows inline (CSV, Markdown and YAML it offers only as downloads).
-#
+from snakemake import __version__ as SNAKEMAKE_VERSION
+
+from amalia_wf.report_inputs import benchmark_jobs, output_patterns, report_flag, report_subcategory, static_inputs, table_files
+
+# A table its rule does not mark for the report is marked here, as an input of run_summary (the
+# report shows marked inputs too), beside the rule's other tables: no table is left out. The
+# caption is resolved here, at parse time, as Snakemake does for the report() of a rule's files.
+UNMARKED_TABLE_CAPTION = workflow.current_basedir.join("../report/table_unmarked.rst")
+
 # Tables and benchmarked jobs are found among workflow.rules by input functions, evaluated once
 # the whole Snakefile is parsed: those of stages included after this file are found as well.
 #
@@ -17,20 +25,14 @@
 # time the summary is built. The values of each benchmark wildcard are those below; a rule's jobs
 # are the product of its wildcards' values.
 # A benchmarked rule with a wildcard known to neither stops the DAG build with a message naming it.
-from snakemake import __version__ as SNAKEMAKE_VERSION
-
-from amalia_wf.report_inputs import benchmark_jobs, output_patterns, report_flag, report_subcategory, static_inputs, table_files
-
-# A table its rule does not mark for the report is marked here, as an input of run_summary (the
-# report shows marked inputs too), beside the rule's other tables: no table is left out. The
-# caption is resolved here, at parse time, as Snakemake does for the report() of a rule's files.
-UNMARKED_TABLE_CAPTION = workflow.current_basedir.join("../report/table_unmarked.rst")
-
+#
 # Values of the benchmark wildcards, by name ({collection} and {shard} come from SHARD_IDS, in pairs).
 REPORT_WILDCARDS = {"label": LABELS, "source": list(MIXTURE), "model": list(EVAL_MODELS)} | GB_PLAN.wildcards
 
 
+# The report's rules read small files: on the submit host, no cluster job to queue for.
 rule run_summary:
+    localrule: True
     input:
         benchmarks=lambda wc: [
             j["path"] for j in benchmark_jobs(workflow.rules, REPORT_WILDCARDS, SHARD_IDS)
@@ -70,6 +72,7 @@ rule run_summary:
 
 
 rule table_html:
+    localrule: True
     input:
         "results/tables/{table}.md",
     output:

@@ -1,7 +1,9 @@
-# The paper's result tables, reproduced values beside the reported ones, and their charts.
+# The paper's result tables, reproduced values beside the reported ones, and their charts. Table rules
+# only read small result files: they run on the submit host (localrule), never queued as cluster jobs.
 
 
 rule table3:
+    localrule: True
     input:
         [eval_outputs(m) for m in EVAL_MODELS],
     output:

@@ -232,7 +232,9 @@ rule dpo:
         " > {log} 2>&1 && cp {params.checkpoints}/metrics.csv {output}/training_metrics.csv"
 
 
+# Plots the metrics CSVs: on the submit host, no cluster job to queue for.
 rule training_curves:
+    localrule: True
     input:
         expand("results/models/{stage}", stage=["cpt", "sft", "dpo"]),
     output:
