@@ -71,7 +71,9 @@ def shard_outputs(pattern, collection=None):
 
 TRAIN = config["train"]
 # Each training rule's launch command: processes per node from config, nodes from its resources.
-LAUNCH = {r: launcher({**TRAIN["distributed"], "nodes": resources_for(r).get("nodes", 1)}) for r in ("pretrain", "sft", "dpo")}
+LAUNCH = {
+    r: launcher({**TRAIN["distributed"], "nodes": resources_for(r).get("nodes", 1)}) for r in ("pretrain", "sft", "dpo")
+}
 MIXTURE = {m["name"]: m for m in TRAIN["mixture"]}
 
 if workflow.is_main_process:

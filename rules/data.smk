@@ -107,9 +107,7 @@ rule dedup_cross:
         "results/data/dedup/cross/{label}.clusters.npz",
     params:
         minhash=config["data"]["minhash"]["cross"],
-        offsets=[
-            collection_index(config)[c] for c in COLLECTIONS for _ in SHARD_IDS[c]
-        ],
+        offsets=[collection_index(config)[c] for c in COLLECTIONS for _ in SHARD_IDS[c]],
     log:
         "results/logs/data/dedup_cross/{label}.log",
     benchmark:
@@ -158,7 +156,9 @@ rule data_stats:
         reasons=report("results/data/stats/removal_reasons.csv", category="Data", caption="../report/reasons.rst"),
         tokens=report("results/data/stats/token_counts.csv", category="Data", caption="../report/tokens.rst"),
         corrupt="results/data/stats/corrupt_files.csv",
-        language_plot=report("results/data/stats/language_scores.png", category="Data", caption="../report/language.rst"),
+        language_plot=report(
+            "results/data/stats/language_scores.png", category="Data", caption="../report/language.rst"
+        ),
         domain_plot=report("results/data/stats/domains.png", category="Data", caption="../report/domains.rst"),
     log:
         "results/logs/data/data_stats.log",

@@ -65,7 +65,8 @@ rule evaluate_model:
     params:
         spec=lambda wc: EVAL_MODELS[wc.model],
         tasks=EVAL_TASKS,
-        settings={k: v for k, v in EVAL.items() if k not in ("models", "trained", "tasks", "benchmarks")} | {"seed": config["seed"]},
+        settings={k: v for k, v in EVAL.items() if k not in ("models", "trained", "tasks", "benchmarks")}
+        | {"seed": config["seed"]},
         cache=lambda wc: f"results/eval/.cache/{wc.model}",
     log:
         "results/logs/evaluate/{model}.log",

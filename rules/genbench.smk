@@ -9,7 +9,6 @@ import re
 from amalia_wf.genbench.plan import JUDGE_CACHE
 from amalia_wf.genbench.workflow import generation_settings
 
-
 # --------------------------------------------------------------------------- rules
 
 
@@ -178,7 +177,9 @@ rule table4:
     input:
         GB_PLAN.inputs(GB_PLAN.table4()),
     output:
-        csv=report("results/tables/table4.csv", category="Tables", subcategory="Table 4", caption="../report/table4.rst"),
+        csv=report(
+            "results/tables/table4.csv", category="Tables", subcategory="Table 4", caption="../report/table4.rst"
+        ),
         md=report("results/tables/table4.md", category="Tables", subcategory="Table 4", caption="../report/table4.rst"),
         tex="results/tables/table4.tex",
     params:
@@ -202,7 +203,9 @@ rule table5:
     input:
         GB_PLAN.inputs(GB_PLAN.table5()),
     output:
-        csv=report("results/tables/table5.csv", category="Tables", subcategory="Table 5", caption="../report/table5.rst"),
+        csv=report(
+            "results/tables/table5.csv", category="Tables", subcategory="Table 5", caption="../report/table5.rst"
+        ),
         md=report("results/tables/table5.md", category="Tables", subcategory="Table 5", caption="../report/table5.rst"),
         tex="results/tables/table5.tex",
     params:
@@ -225,12 +228,26 @@ rule p3b3_table2:
     input:
         scores=[f for m in EVAL_MODELS for f in GB_PLAN.p3b3_scores(m).values()],
     output:
-        csv=report("results/tables/p3b3_table2.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table2.rst"),
-        md=report("results/tables/p3b3_table2.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table2.rst"),
+        csv=report(
+            "results/tables/p3b3_table2.csv",
+            category="Tables",
+            subcategory="P3B3",
+            caption="../report/p3b3_table2.rst",
+        ),
+        md=report(
+            "results/tables/p3b3_table2.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table2.rst"
+        ),
         tex="results/tables/p3b3_table2.tex",
-        summary=report("results/tables/p3b3_summary.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_summary.rst"),
+        summary=report(
+            "results/tables/p3b3_summary.csv",
+            category="Tables",
+            subcategory="P3B3",
+            caption="../report/p3b3_summary.rst",
+        ),
         turns="results/tables/p3b3_turns.csv",
-        plot=report("results/tables/p3b3_turns.png", category="Tables", subcategory="P3B3", caption="../report/p3b3_turns.rst"),
+        plot=report(
+            "results/tables/p3b3_turns.png", category="Tables", subcategory="P3B3", caption="../report/p3b3_turns.rst"
+        ),
     params:
         models=list(EVAL_MODELS.values()),
         plan=GB_PLAN.table2(),
@@ -255,8 +272,15 @@ rule p3b3_table5:
     input:
         GB_PLAN.inputs(GB_PLAN.p3b3_table5()),
     output:
-        csv=report("results/tables/p3b3_table5.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table5.rst"),
-        md=report("results/tables/p3b3_table5.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table5.rst"),
+        csv=report(
+            "results/tables/p3b3_table5.csv",
+            category="Tables",
+            subcategory="P3B3",
+            caption="../report/p3b3_table5.rst",
+        ),
+        md=report(
+            "results/tables/p3b3_table5.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table5.rst"
+        ),
         tex="results/tables/p3b3_table5.tex",
     params:
         models=list(EVAL_MODELS.values()),
@@ -281,11 +305,20 @@ rule p3b3_table1:
         ratings=GB["p3b3"]["human_ratings"],
         classifiers=[GB_PLAN.aux_input(name) for name in GB_PLAN.classifiers],
     output:
-        csv=report("results/tables/p3b3_table1.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table1.rst"),
-        md=report("results/tables/p3b3_table1.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table1.rst"),
+        csv=report(
+            "results/tables/p3b3_table1.csv",
+            category="Tables",
+            subcategory="P3B3",
+            caption="../report/p3b3_table1.rst",
+        ),
+        md=report(
+            "results/tables/p3b3_table1.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table1.rst"
+        ),
         tex="results/tables/p3b3_table1.tex",
     params:
-        classifiers={name: (GB_PLAN.aux[name], cfg, GB_PLAN.aux_input(name)) for name, cfg in GB_PLAN.classifiers.items()},
+        classifiers={
+            name: (GB_PLAN.aux[name], cfg, GB_PLAN.aux_input(name)) for name, cfg in GB_PLAN.classifiers.items()
+        },
         judge=GB_PLAN.judge,
         cache=JUDGE_CACHE,
         variants=GB["p3b3"]["validation_variants"],
@@ -310,4 +343,6 @@ rule genbench_tables:
     input:
         rules.table4.output,
         rules.table5.output,
-        [rules.p3b3_table1.output, rules.p3b3_table2.output, rules.p3b3_table5.output] if "p3b3" in GB_PLAN.tasks else [],
+        [rules.p3b3_table1.output, rules.p3b3_table2.output, rules.p3b3_table5.output]
+        if "p3b3" in GB_PLAN.tasks
+        else [],

@@ -5,7 +5,14 @@
 # report shows inline (CSV, Markdown and YAML it offers only as downloads).
 from snakemake import __version__ as SNAKEMAKE_VERSION
 
-from amalia_wf.report_inputs import benchmark_jobs, output_patterns, report_flag, report_subcategory, static_inputs, table_files
+from amalia_wf.report_inputs import (
+    benchmark_jobs,
+    output_patterns,
+    report_flag,
+    report_subcategory,
+    static_inputs,
+    table_files,
+)
 
 # A table its rule does not mark for the report is marked here, as an input of run_summary (the
 # report shows marked inputs too), beside the rule's other tables: no table is left out. The
@@ -34,13 +41,18 @@ REPORT_WILDCARDS = {"label": LABELS, "source": list(MIXTURE), "model": list(EVAL
 rule run_summary:
     localrule: True
     input:
-        benchmarks=lambda wc: [
-            j["path"] for j in benchmark_jobs(workflow.rules, REPORT_WILDCARDS, SHARD_IDS)
-        ],
+        benchmarks=lambda wc: [j["path"] for j in benchmark_jobs(workflow.rules, REPORT_WILDCARDS, SHARD_IDS)],
         tables=lambda wc: [
-            path
-            if report_flag(workflow.rules, path)
-            else report(path, caption=UNMARKED_TABLE_CAPTION, category="Tables", subcategory=report_subcategory(workflow.rules, path, name))
+            (
+                path
+                if report_flag(workflow.rules, path)
+                else report(
+                    path,
+                    caption=UNMARKED_TABLE_CAPTION,
+                    category="Tables",
+                    subcategory=report_subcategory(workflow.rules, path, name),
+                )
+            )
             for name, (path, _) in table_files(workflow.rules, "csv").items()
         ],
     output:
@@ -52,7 +64,8 @@ rule run_summary:
     params:
         jobs=lambda wc: benchmark_jobs(workflow.rules, REPORT_WILDCARDS, SHARD_IDS),
         tables=lambda wc: {
-            n: {"path": p, "rule": r, "inputs": static_inputs(workflow.rules, r)} for n, (p, r) in table_files(workflow.rules, "csv").items()
+            n: {"path": p, "rule": r, "inputs": static_inputs(workflow.rules, r)}
+            for n, (p, r) in table_files(workflow.rules, "csv").items()
         },
         # Which rule wrote a file a cell's produced_by names (when it does not name the rule).
         producers=lambda wc: output_patterns(workflow.rules),

@@ -7,7 +7,9 @@ rule table3:
     input:
         [eval_outputs(m) for m in EVAL_MODELS],
     output:
-        csv=report("results/tables/table3.csv", category="Tables", subcategory="Table 3", caption="../report/table3.rst"),
+        csv=report(
+            "results/tables/table3.csv", category="Tables", subcategory="Table 3", caption="../report/table3.rst"
+        ),
         md=report("results/tables/table3.md", category="Tables", subcategory="Table 3", caption="../report/table3.rst"),
         tex="results/tables/table3.tex",
         plots=report(

@@ -3,7 +3,6 @@
 # so a rerun after a kill or a time limit resumes from the last one instead of step 0.
 
 
-
 rule train_tokenizer:
     input:
         corpus=expand("results/data/corpus/{label}", label=TRAIN["tokenizer"].get("corpus_splits", [])),
@@ -53,7 +52,9 @@ rule tokenize_source:
         bin="results/tokens/{source}.bin",
         idx="results/tokens/{source}.idx",
     params:
-        budget=lambda wc: f"--budget {MIXTURE[wc.source]['budget_tokens']}" if MIXTURE[wc.source]["budget_tokens"] else "",
+        budget=lambda wc: (
+            f"--budget {MIXTURE[wc.source]['budget_tokens']}" if MIXTURE[wc.source]["budget_tokens"] else ""
+        ),
     log:
         "results/logs/train/tokenize_source/{source}.log",
     benchmark:
