@@ -188,7 +188,7 @@ def logged_rules(log_text: str, kind: str) -> set[str]:
 
 
 @slurm
-def test_every_job_ran_on_slurm_once_at_a_time(interrupted_run, default_run):
+def test_non_local_jobs_ran_on_slurm_once_at_a_time(interrupted_run, default_run):
     """The workflow's local rules (and target-only rules) ran on the submit host, every other rule of
     the DAG as Slurm jobs; every job Snakemake sent to the cluster is in Slurm's records and ended
     there, and no two jobs for the same rule and wildcards ever ran at the same time (a rerun never
