@@ -46,6 +46,9 @@ def validate(config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") 
     if errors:
         err = errors[0]
         raise ConfigError(f"config key {_key(err.absolute_path)}: {err.message}")
+    for key, variable in _required_environment(config):
+        if variable not in os.environ:
+            raise ConfigError(f"config key {key}: environment variable {variable} is not set")
     for key, path in _required_files(config):
         if not (Path(base_dir) / path).exists():
             raise ConfigError(f"config key {key}: file not found: {path}")
@@ -64,7 +67,7 @@ def validate(config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") 
         if not files[coll["name"]]:
             raise ConfigError(
                 f"config key data.collections.{i}.paths: no file matches {coll['paths']!r}"
-                " (are the archives there, and is every $VARIABLE in the pattern set?)"
+                " (are the archives there?)"
             )
     return files
 
@@ -105,6 +108,24 @@ def benchmark_sources(evaluation: Mapping[str, Any]) -> dict[str, dict[str, Any]
     return {b["task"]: {k: v for k, v in b.items() if k != "task"} for b in evaluation["benchmarks"]}
 
 
+# $NAME or ${NAME}, as os.path.expandvars finds them.
+_ENV_REFERENCE = re.compile(r"\$(\w+|\{([^}]*)\})")
+
+
+def _required_environment(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(config key, variable) for every environment variable the config needs: those its archive
+    patterns name ($ARQUIVO_WARC_ROOT) and the judge's API key. Checked up front, so a paper run
+    without them stops before its first job rather than at the judge, hours later."""
+    out = []
+    for i, coll in enumerate(config["data"]["collections"]):
+        for pattern in _path_patterns(coll):
+            out += [(f"data.collections.{i}.paths", m[2] or m[1]) for m in _ENV_REFERENCE.finditer(pattern)]
+    judge = config["judge"]
+    if judge and judge.get("api_key_env"):
+        out.append(("judge.api_key_env", judge["api_key_env"]))
+    return out
+
+
 def _required_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     data = config["data"]
     out = []
@@ -140,12 +161,18 @@ def collection_files(coll: Mapping[str, Any], base_dir: str | os.PathLike[str] =
     if "urls" in coll:
         return [f"{DOWNLOAD_DIR}/{name}/{entry.filename}" for entry in url_manifest(Path(base_dir) / coll["urls"])]
     # Environment variables let one config name a site-specific archive root ($ARQUIVO_WARC_ROOT).
-    patterns = [os.path.expandvars(p) for p in (coll["paths"] if isinstance(coll["paths"], list) else [coll["paths"]])]
+    patterns = [os.path.expandvars(p) for p in _path_patterns(coll)]
     files: set[str] = set()
     for pattern in patterns:
         matches = glob.glob(os.path.join(base_dir, pattern), recursive=True)
         files.update(m if os.path.isabs(pattern) else os.path.relpath(m, base_dir) for m in matches)
     return sorted(files)
+
+
+def _path_patterns(coll: Mapping[str, Any]) -> list[str]:
+    """The glob(s) of a `paths` collection (one string or a list); none for other sources."""
+    paths = coll.get("paths", [])
+    return paths if isinstance(paths, list) else [paths]
 
 
 @dataclass(frozen=True)

@@ -187,8 +187,9 @@ def main() -> None:
         print(f"dryrun_paper: {args.files} empty WARC files in {args.folders} folders under web/ and books/ "
               f"(made in {time.perf_counter() - t0:.1f}s)")
         workdir = make_workdir(tmp / "workflow")
-        env = {**os.environ, "ARQUIVO_WARC_ROOT": str(archive), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-        os.environ["ARQUIVO_WARC_ROOT"] = str(archive)
+        # paper.yaml's judge.api_key_env is checked at validation; a dry run never calls the judge.
+        os.environ.update(ARQUIVO_WARC_ROOT=str(archive), GEMINI_API_KEY="unused: dry run")
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
         small = tmp / "arquivo-small"
         make_archive(small, 2, 2)
         created = fill_site_inputs(workdir, {**env, "ARQUIVO_WARC_ROOT": str(small)})

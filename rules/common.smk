@@ -73,7 +73,9 @@ def shard_outputs(pattern, collection=None):
 
 TRAIN = config["train"]
 # Each training rule's launch command: processes per node from config, nodes from its resources.
-LAUNCH = {r: launcher({**TRAIN["distributed"], "nodes": resources_for(r).get("nodes", 1)}) for r in ("pretrain", "sft", "dpo")}
+LAUNCH = {
+    r: launcher({**TRAIN["distributed"], "nodes": resources_for(r).get("nodes", 1)}) for r in ("pretrain", "sft", "dpo")
+}
 MIXTURE = {m["name"]: m for m in TRAIN["mixture"]}
 
 if workflow.is_main_process:
@@ -157,8 +159,15 @@ def table_outputs(name):
     table = TABLES[name]
     captions = {"csv": table.caption, "md": table.caption, "html": "table_html.rst" if table.caption else None}
     return {
-        ext: report(table_path(name, ext), category="Tables", subcategory=table.subcategory, caption=f"../report/{captions[ext]}")
-        if captions.get(ext)
-        else table_path(name, ext)
+        ext: (
+            report(
+                table_path(name, ext),
+                category="Tables",
+                subcategory=table.subcategory,
+                caption=f"../report/{captions[ext]}",
+            )
+            if captions.get(ext)
+            else table_path(name, ext)
+        )
         for ext in table.formats
     }

@@ -11,9 +11,9 @@ rule synthesize_warc:
         "results/logs/data/synthesize_warc/{collection}-{index}.log",
     conda:
         "../envs/data.yaml"
-    threads: threads_for("synthesize_warcs")
+    threads: threads_for("synthesize_warc")
     resources:
-        **resources_for("synthesize_warcs"),
+        **resources_for("synthesize_warc"),
     script:
         "../scripts/synthesize_warc.py"
 
@@ -68,7 +68,11 @@ rule dedup_collection:
     log:
         "results/logs/data/dedup_collection/{collection}.log",
     benchmark:
-        BENCHMARK_PLAN.add("dedup_collection", "results/benchmarks/data/dedup_collection/{collection}.tsv", wildcard_jobs(collection=SHARD_IDS))
+        BENCHMARK_PLAN.add(
+            "dedup_collection",
+            "results/benchmarks/data/dedup_collection/{collection}.tsv",
+            wildcard_jobs(collection=SHARD_IDS),
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("dedup_collection")
@@ -90,7 +94,9 @@ rule classify_shard:
     log:
         "results/logs/data/classify_shard/{collection}-{shard}.log",
     benchmark:
-        BENCHMARK_PLAN.add("classify_shard", "results/benchmarks/data/classify_shard/{collection}-{shard}.tsv", SHARD_JOBS)
+        BENCHMARK_PLAN.add(
+            "classify_shard", "results/benchmarks/data/classify_shard/{collection}-{shard}.tsv", SHARD_JOBS
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("classify_shard")
@@ -107,13 +113,13 @@ rule dedup_cross:
         "results/data/dedup/cross/{label}.clusters.npz",
     params:
         minhash=config["data"]["minhash"]["cross"],
-        offsets=[
-            collection_index(config)[c] for c in COLLECTIONS for _ in SHARD_IDS[c]
-        ],
+        offsets=[collection_index(config)[c] for c in COLLECTIONS for _ in SHARD_IDS[c]],
     log:
         "results/logs/data/dedup_cross/{label}.log",
     benchmark:
-        BENCHMARK_PLAN.add("dedup_cross", "results/benchmarks/data/dedup_cross/{label}.tsv", wildcard_jobs(label=LABELS))
+        BENCHMARK_PLAN.add(
+            "dedup_cross", "results/benchmarks/data/dedup_cross/{label}.tsv", wildcard_jobs(label=LABELS)
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("dedup_cross")
@@ -136,7 +142,9 @@ rule build_split:
     log:
         "results/logs/data/build_split/{label}.log",
     benchmark:
-        BENCHMARK_PLAN.add("build_split", "results/benchmarks/data/build_split/{label}.tsv", wildcard_jobs(label=LABELS))
+        BENCHMARK_PLAN.add(
+            "build_split", "results/benchmarks/data/build_split/{label}.tsv", wildcard_jobs(label=LABELS)
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("build_split")
@@ -146,7 +154,9 @@ rule build_split:
         "../scripts/build_split.py"
 
 
+# Reads the stage's small stats files: on the submit host, no cluster job to queue for.
 rule data_stats:
+    localrule: True
     input:
         shards=shard_outputs("results/data/filtered/{collection}/{shard}.stats.json"),
         labelled=shard_outputs("results/data/labelled/{collection}/{shard}.stats.json"),
@@ -156,7 +166,9 @@ rule data_stats:
         reasons=report("results/data/stats/removal_reasons.csv", category="Data", caption="../report/reasons.rst"),
         tokens=report("results/data/stats/token_counts.csv", category="Data", caption="../report/tokens.rst"),
         corrupt="results/data/stats/corrupt_files.csv",
-        language_plot=report("results/data/stats/language_scores.png", category="Data", caption="../report/language.rst"),
+        language_plot=report(
+            "results/data/stats/language_scores.png", category="Data", caption="../report/language.rst"
+        ),
         domain_plot=report("results/data/stats/domains.png", category="Data", caption="../report/domains.rst"),
     log:
         "results/logs/data/data_stats.log",

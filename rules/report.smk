@@ -30,12 +30,20 @@ UNMARKED_TABLE_CAPTION = workflow.current_basedir.join("../report/table_unmarked
 
 
 rule run_summary:
+    localrule: True
     input:
         benchmarks=lambda wc: [job.path for job in BENCHMARK_PLAN.jobs()],
         tables=[
-            report(table_path(name, "csv"), caption=UNMARKED_TABLE_CAPTION, category="Tables", subcategory=table.subcategory)
-            if table.caption is None
-            else table_path(name, "csv")
+            (
+                report(
+                    table_path(name, "csv"),
+                    caption=UNMARKED_TABLE_CAPTION,
+                    category="Tables",
+                    subcategory=table.subcategory,
+                )
+                if table.caption is None
+                else table_path(name, "csv")
+            )
             for name, table in TABLES.items()
         ],
     output:
@@ -49,7 +57,11 @@ rule run_summary:
         # Each table's CSV, its rule and that rule's input files (what a table not compared cell by
         # cell, a summary, was computed from; input functions left out).
         tables=lambda wc: {
-            name: {"path": table_path(name, "csv"), "rule": table.rule, "inputs": [str(f) for f in getattr(rules, table.rule).input if not callable(f)]}
+            name: {
+                "path": table_path(name, "csv"),
+                "rule": table.rule,
+                "inputs": [str(f) for f in getattr(rules, table.rule).input if not callable(f)],
+            }
             for name, table in TABLES.items()
         },
         # The config reaches the script as snakemake.config; its digest here reruns the summary

@@ -2,6 +2,7 @@
 
 
 rule table3:
+    localrule: True
     input:
         [eval_outputs(m) for m in EVAL_MODELS],
     output:

@@ -3,7 +3,6 @@
 # so a rerun after a kill or a time limit resumes from the last one instead of step 0.
 
 
-
 rule train_tokenizer:
     input:
         corpus=expand("results/data/corpus/{label}", label=TRAIN["tokenizer"].get("corpus_splits", [])),
@@ -53,11 +52,15 @@ rule tokenize_source:
         bin="results/tokens/{source}.bin",
         idx="results/tokens/{source}.idx",
     params:
-        budget=lambda wc: f"--budget {MIXTURE[wc.source]['budget_tokens']}" if MIXTURE[wc.source]["budget_tokens"] else "",
+        budget=lambda wc: (
+            f"--budget {MIXTURE[wc.source]['budget_tokens']}" if MIXTURE[wc.source]["budget_tokens"] else ""
+        ),
     log:
         "results/logs/train/tokenize_source/{source}.log",
     benchmark:
-        BENCHMARK_PLAN.add("tokenize_source", "results/benchmarks/train/tokenize_source/{source}.tsv", wildcard_jobs(source=MIXTURE))
+        BENCHMARK_PLAN.add(
+            "tokenize_source", "results/benchmarks/train/tokenize_source/{source}.tsv", wildcard_jobs(source=MIXTURE)
+        )
     conda:
         "../envs/train.yaml"
     threads: threads_for("tokenize_source")
@@ -232,7 +235,9 @@ rule dpo:
         " > {log} 2>&1 && cp {params.checkpoints}/metrics.csv {output}/training_metrics.csv"
 
 
+# Plots the metrics CSVs: on the submit host, no cluster job to queue for.
 rule training_curves:
+    localrule: True
     input:
         expand("results/models/{stage}", stage=["cpt", "sft", "dpo"]),
     output:

@@ -256,7 +256,10 @@ def _record(setting: str, dialogue: str, turn: int, response: str = "x", model: 
 
 def test_variety_rows_count_abstentions() -> None:
     scores = {"autocarro": 0.9, "ônibus": 0.1}
-    fake = lambda text: types.SimpleNamespace(score=scores.get(text))
+
+    def fake(text: str) -> types.SimpleNamespace:
+        return types.SimpleNamespace(score=scores.get(text))
+
     records = [_record("none", "p0", 1, "autocarro"), _record("none", "p0", 2, "ônibus"), _record("none", "p0", 3, "sim")]
     rows = p3b3.variety_rows(records, [False, False, False], score_fn=fake)
     assert [r["score"] for r in rows] == [pytest.approx(90.0), pytest.approx(10.0), None]

@@ -9,8 +9,8 @@ import numpy as np
 import yaml
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from amalia_wf.data.quality import LABELS
 from amalia_wf.data.minhash import Clusters, SignatureWriter, Signer, cluster, load_signatures
+from amalia_wf.data.quality import LABELS
 from amalia_wf.data.split import TokenCounter, build_split, classify_shard, cross_key
 from amalia_wf.io import read_json, read_jsonl_gz, write_jsonl_gz
 from tests.conftest import REPO

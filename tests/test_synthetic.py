@@ -298,7 +298,7 @@ def test_text_shape_and_lengths(collections) -> None:
                 if p.kind == "pt_pt":
                     lengths.append(len(text.split()))
     assert min(lengths) < 160 and max(lengths) > 320
-    assert sum(l < 160 for l in lengths) >= 3 and sum(l > 300 for l in lengths) >= 3
+    assert sum(n < 160 for n in lengths) >= 3 and sum(n > 300 for n in lengths) >= 3
 
     pages = collections["synth-a"][0]
     short = next(p for p in pages if p.kind == "short")

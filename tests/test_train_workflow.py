@@ -60,7 +60,8 @@ def test_paper_dry_run_prints_gpu_hours(tmp_path):
     for sub in ("web/a", "books/b"):
         (archive / sub).mkdir(parents=True)
         (archive / sub / "x.warc.gz").write_bytes(b"")
-    env = {**os.environ, "ARQUIVO_WARC_ROOT": str(archive)}
+    # paper.yaml's judge.api_key_env is checked at validation; a dry run never calls the judge.
+    env = {**os.environ, "ARQUIVO_WARC_ROOT": str(archive), "GEMINI_API_KEY": "unused: dry run"}
     cmd = snakemake_cmd(workdir, "-n", "--configfile", "config/paper.yaml")
     proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr

@@ -205,7 +205,7 @@ def test_empty_file_is_unreadable(tmp_path):
 
 # --- ARC files ----------------------------------------------------------------------------------
 
-ARC_HTML = "<html><body><p>Olá, ação no arquivo de 2001!</p></body></html>".encode("utf-8")
+ARC_HTML = "<html><body><p>Olá, ação no arquivo de 2001!</p></body></html>".encode()
 ARC_URL = "http://www.exemplo.pt:80/index.html"
 
 

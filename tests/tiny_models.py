@@ -23,6 +23,10 @@ output parsing -- runs for real, end to end, without network access.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 # Built-in training text for the tiny tokenizer. A few dozen European-Portuguese
 # sentences give a WordPiece vocabulary of a few hundred entries (capped at 500);
@@ -162,7 +166,7 @@ class TinyEuroFilterForQuality(PreTrainedModel):
 '''
 
 
-def _build_tokenizer(out_dir: Path) -> "PreTrainedTokenizerFast":  # noqa: F821
+def _build_tokenizer(out_dir: Path) -> PreTrainedTokenizerFast:
     import string
     from collections import Counter
 
