@@ -158,16 +158,10 @@ def table_outputs(name):
     report/table_html.rst, the LaTeX not in the report."""
     table = TABLES[name]
     captions = {"csv": table.caption, "md": table.caption, "html": "table_html.rst" if table.caption else None}
-    return {
-        ext: (
-            report(
-                table_path(name, ext),
-                category="Tables",
-                subcategory=table.subcategory,
-                caption=f"../report/{captions[ext]}",
-            )
-            if captions.get(ext)
-            else table_path(name, ext)
-        )
-        for ext in table.formats
-    }
+    def output(ext):
+        path = table_path(name, ext)
+        if not captions.get(ext):
+            return path
+        return report(path, category="Tables", subcategory=table.subcategory, caption=f"../report/{captions[ext]}")
+
+    return {ext: output(ext) for ext in table.formats}
