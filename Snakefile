@@ -25,6 +25,7 @@ include: "rules/evaluate.smk"
 include: "rules/genbench.smk"
 include: "rules/tables.smk"
 include: "rules/report.smk"
+include: "rules/plan.smk"  # last: it reads every rule
 
 
 rule all:
@@ -35,3 +36,4 @@ rule all:
         rules.evaluate.input,
         rules.tables.input,
         rules.run_report.input,
+        rules.cost_plan.output,

@@ -749,6 +749,8 @@ def main() -> None:
             ("wall s", best_o.wall, best_s.wall, "f"),
             ("docs / CPU-second (per core)", o_cpu_rate, s_cpu_rate, "f"),
             ("docs / wall-second", o_wall_rate, s_wall_rate, "f"),
+            # The unit of data.throughput_mb_per_cpu_hour (the cost plan's filter_shard estimate).
+            ("WARC MB (gzip) / CPU-hour (per core)", mb * 3600 / best_o.cpu, mb * 3600 / best_s.cpu, "f"),
             ("one-off setup + warm-up, wall s", setup_ours, setup_stock, "f"),
         ]
         read = last_ours_stats["read"]
