@@ -36,4 +36,3 @@ rule all:
         rules.evaluate.input,
         rules.tables.input,
         rules.run_report.input,
-        rules.cost_plan.output,

@@ -2,8 +2,8 @@
 hours (the Slurm requests of `resources`), the data stage's CPU hours estimated from the archives'
 size, and the storage its outputs will take.
 
-rules/plan.smk prints the table at the start of every run, dry runs included, and its rule
-`cost_plan` writes it to results/report/plan.csv for the report. Light on purpose (no pandas): the
+rules/plan.smk prints the table at the start of every run, dry runs included, and writes it to
+results/report/plan.csv for the report. Light on purpose (no pandas): the
 Snakefile builds a plan at every DAG build.
 
 Measured figures come from config `cost_plan`: the filter_shard throughput that
@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
+import io
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from amalia_wf.io import atomic_path
@@ -245,11 +247,16 @@ def _cell(value: Any) -> str:
 
 
 def write_csv(records: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> None:
-    """The plan's records as CSV (empty cell = not estimated), atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(records)
+    """The plan's records as CSV (empty cell = not estimated), atomically. An unchanged plan is not
+    rewritten, so a rule that reads it does not rerun because the next run started."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    if os.path.exists(path) and Path(path).read_text(encoding="utf-8") == text.getvalue():
+        return
+    with atomic_path(path) as tmp:
+        tmp.write_text(text.getvalue(), encoding="utf-8")
 
 
 def measure_ratios(data_dir: str | os.PathLike[str]) -> dict[str, float]:

@@ -41,6 +41,7 @@ rule run_summary:
             else report(path, caption=UNMARKED_TABLE_CAPTION, category="Tables", subcategory=report_subcategory(workflow.rules, path, name))
             for name, (path, _) in table_files(workflow.rules, "csv").items()
         ],
+        plan=report("results/report/plan.csv", category="Run", caption="../report/plan.rst"),  # rules/plan.smk
     output:
         runtimes=report("results/report/runtimes.csv", category="Run", caption="../report/runtimes.rst"),
         runtimes_plot=report("results/report/runtimes.png", category="Run", caption="../report/runtimes_plot.rst"),
