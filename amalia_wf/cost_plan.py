@@ -22,9 +22,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amalia_wf.io import atomic_path
+
+if TYPE_CHECKING:
+    from amalia_wf.config import CollectionFiles
+    from amalia_wf.genbench.plan import GenbenchPlan
 
 COLUMNS = (
     "rule", "jobs", "nodes_per_job", "gpus_per_job", "cpus_per_job", "runtime_h_per_job",
@@ -70,7 +74,7 @@ def job_counts(
     labels: Sequence[str],
     mixture: Mapping[str, Any],
     eval_models: Mapping[str, Any],
-    genbench: Any,
+    genbench: GenbenchPlan,
     md_tables: int,
 ) -> dict[str, int]:
     """Jobs of every rule a cluster runs (local rules excluded), from the structures the rules take
@@ -140,7 +144,7 @@ class CostPlan:
     def build(
         cls,
         config: Mapping[str, Any],
-        files: Mapping[str, Any],
+        files: Mapping[str, CollectionFiles],
         counts: Mapping[str, int],
         submitted: Sequence[str],
     ) -> CostPlan:
@@ -210,7 +214,7 @@ class CostPlan:
             ):
                 per_job = row.estimated_cpu_h / row.jobs / row.cpus_per_job
                 out.append(
-                    f"WARNING: {row.rule} is estimated at {per_job:,.1f} h per job on its {row.cpus_per_job} CPU(s), "
+                    f"WARNING: {row.rule} is estimated at {per_job:,.1f} h per job (on average) on its {row.cpus_per_job} CPU(s), "
                     f"more than its runtime of {row.runtime_h_per_job:g} h (resources.{row.rule})"
                 )
         if self.uncounted:

@@ -82,8 +82,13 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         return proc.stdout + proc.stderr
 
     dry = run("-n")  # prints the plan and writes plan.csv, dry run or not
-    with open(workdir / "results/report/plan.csv", newline="") as f:
+    plan_csv = workdir / "results/report/plan.csv"
+    with open(plan_csv, newline="") as f:
         rows = list(csv.DictReader(f))
+    written = plan_csv.stat().st_mtime_ns
+    run("-n")
+    # An unchanged plan is not rewritten: run_summary, which reads it, does not rerun for nothing.
+    assert plan_csv.stat().st_mtime_ns == written
     return {"dry": dry, "rows": rows, "archive_bytes": archive_bytes, "paper": paper}
 
 
