@@ -76,7 +76,8 @@ def validate(
     for i, coll in enumerate(config["data"]["collections"]):
         found = collection_files(coll, base_dir)
         measured = sizes and "paths" in coll
-        files[coll["name"]] = CollectionFiles(found, sum(os.stat(os.path.join(base_dir, f)).st_size for f in found) if measured else None)
+        input_bytes = sum(os.stat(os.path.join(base_dir, f)).st_size for f in found) if measured else None
+        files[coll["name"]] = CollectionFiles(found, input_bytes)
         if not found:
             raise ConfigError(
                 f"config key data.collections.{i}.paths: no file matches {coll['paths']!r}"

@@ -83,8 +83,9 @@ def job_counts(
     n_shards = sum(map(len, shards.values()))
     models = len(eval_models)
     p3b3 = int("p3b3" in genbench.tasks)
-    single = ["data_stats", "train_tokenizer", "base_model", "pretrain", "sft", "reward_model", "generate_candidates",
-              "score_candidates", "preference_pairs", "dpo", "training_curves", "table3", "table4", "table5", "run_summary"]  # fmt: skip
+    single = ["data_stats", "train_tokenizer", "base_model", "pretrain", "sft", "reward_model",
+              "generate_candidates", "score_candidates", "preference_pairs", "dpo", "training_curves",
+              "table3", "table4", "table5", "run_summary"]  # fmt: skip
     return {
         "synthesize_warc": sum(len(files[c["name"]]) for c in collections if "synthetic" in c),
         "download_warc": sum(len(files[c["name"]]) for c in collections if "urls" in c),
@@ -121,8 +122,9 @@ class Row:
         gpu_h_per_job = self.gpus_per_job * self.runtime_h_per_job
         cpu_h_per_job = self.cpus_per_job * self.runtime_h_per_job
         return {
-            "rule": self.rule, "jobs": self.jobs, "nodes_per_job": self.nodes_per_job, "gpus_per_job": self.gpus_per_job,
-            "cpus_per_job": self.cpus_per_job, "runtime_h_per_job": self.runtime_h_per_job,
+            "rule": self.rule, "jobs": self.jobs, "nodes_per_job": self.nodes_per_job,
+            "gpus_per_job": self.gpus_per_job, "cpus_per_job": self.cpus_per_job,
+            "runtime_h_per_job": self.runtime_h_per_job,
             "gpu_h_per_job": gpu_h_per_job, "gpu_h": self.jobs * gpu_h_per_job,
             "cpu_h_per_job": cpu_h_per_job, "cpu_h": self.jobs * cpu_h_per_job,
             "estimated_cpu_h": self.estimated_cpu_h, "output_gb": self.output_gb,
@@ -214,8 +216,9 @@ class CostPlan:
             ):
                 per_job = row.estimated_cpu_h / row.jobs / row.cpus_per_job
                 out.append(
-                    f"WARNING: {row.rule} is estimated at {per_job:,.1f} h per job (on average) on its {row.cpus_per_job} CPU(s), "
-                    f"more than its runtime of {row.runtime_h_per_job:g} h (resources.{row.rule})"
+                    f"WARNING: {row.rule} is estimated at {per_job:,.1f} h per job (on average) on its "
+                    f"{row.cpus_per_job} CPU(s), more than its runtime of {row.runtime_h_per_job:g} h "
+                    f"(resources.{row.rule})"
                 )
         if self.uncounted:
             out.append(

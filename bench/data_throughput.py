@@ -40,6 +40,7 @@ needs `orjson`: the bench writer is the same DiskWriter with stdlib json.
 Measured: documents entering each pipeline (HTML documents produced by its reader), kept documents,
 process CPU time (time.process_time, plus the CPU of child processes: datatrove runs trafilatura in a
 forked sandbox process), wall time, documents per CPU-second (= per core, both are single-process),
+WARC MB (gzip) per CPU-hour (config cost_plan.throughput_mb_per_cpu_hour, the cost plan's rate),
 the ours/stock ratio against the 3x target, a per-stage time table for each pipeline, and the
 keep/drop agreement on every record with each disagreement put into a documented class.
 Per-stage tables: stock from generator taps between steps (exclusive time = time inside a step's

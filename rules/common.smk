@@ -75,6 +75,7 @@ TRAIN = config["train"]
 LAUNCH = {r: launcher({**TRAIN["distributed"], "nodes": resources_for(r).get("nodes", 1)}) for r in ("pretrain", "sft", "dpo")}
 MIXTURE = {m["name"]: m for m in TRAIN["mixture"]}
 
+
 def digest(*parts):
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:12]
 

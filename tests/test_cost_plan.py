@@ -40,6 +40,11 @@ def make_archive(root: Path) -> int:
     return sum(WEB) + sum(BOOKS)
 
 
+def paper_config() -> dict[str, Any]:
+    """paper.yaml merged over the embedded default, as Snakemake merges them."""
+    return merge(*(yaml.safe_load((REPO / "config" / name).read_text()) for name in ("config.yaml", "paper.yaml")))
+
+
 def site_inputs(cfg: dict[str, Any]) -> list[str]:
     """Local files paper.yaml names besides the archives (SFT and preference data)."""
     train = cfg["train"]
@@ -69,7 +74,7 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     archive_bytes = make_archive(tmp / "arquivo")
     workdir = make_workdir(tmp / "paper")
     (workdir / "shards.yaml").write_text(yaml.safe_dump({"data": {"files_per_shard": FILES_PER_SHARD}}))
-    paper = merge(yaml.safe_load((REPO / "config/config.yaml").read_text()), yaml.safe_load((REPO / "config/paper.yaml").read_text()))
+    paper = paper_config()
     for name in site_inputs(paper):
         (workdir / name).parent.mkdir(parents=True, exist_ok=True)
         (workdir / name).touch()
@@ -153,7 +158,7 @@ def test_data_estimates_come_from_the_archives_size(paper_run):
 def test_validate_measures_archives_once_and_only_when_asked(tmp_path, monkeypatch):
     total = make_archive(tmp_path / "arquivo")
     monkeypatch.setenv("ARQUIVO_WARC_ROOT", str(tmp_path / "arquivo"))
-    paper = merge(yaml.safe_load((REPO / "config/config.yaml").read_text()), yaml.safe_load((REPO / "config/paper.yaml").read_text()))
+    paper = paper_config()
     files = validate(paper, REPO)
     assert files["arquivo-web"].input_bytes == sum(WEB) and files["arquivo-books"].input_bytes == sum(BOOKS)
     assert sum(f.input_bytes for f in files.values()) == total and len(files["arquivo-web"]) == len(WEB)
