@@ -36,10 +36,24 @@ def load_schema() -> dict[str, Any]:
     return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-def validate(config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") -> dict[str, list[str]]:
+class CollectionFiles(list[str]):
+    """A collection's sorted input files, and the total size in bytes of archives found on disk
+    (`paths` collections; None for synthetic and downloaded ones, made by the run, and when not
+    measured)."""
+
+    def __init__(self, files: list[str], input_bytes: int | None = None) -> None:
+        super().__init__(files)
+        self.input_bytes = input_bytes
+
+
+def validate(
+    config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".", sizes: bool = True
+) -> dict[str, CollectionFiles]:
     """Raise ConfigError naming the first offending key; return each collection's input files.
 
     The files are resolved here, once: globbing 200,000 archives twice costs seconds per DAG build.
+    With `sizes`, the archives of `paths` collections are measured in the same pass (one os.stat
+    each, for the cost plan); a Slurm job's own DAG build, which prints no plan, skips it.
     """
     validator = jsonschema.Draft202012Validator(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), _key(e.absolute_path)))
@@ -63,8 +77,11 @@ def validate(config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".") 
     _validate_genbench(config["genbench"], config["judge"])
     files = {}
     for i, coll in enumerate(config["data"]["collections"]):
-        files[coll["name"]] = collection_files(coll, base_dir)
-        if not files[coll["name"]]:
+        found = collection_files(coll, base_dir)
+        measured = sizes and "paths" in coll
+        input_bytes = sum(os.stat(os.path.join(base_dir, f)).st_size for f in found) if measured else None
+        files[coll["name"]] = CollectionFiles(found, input_bytes)
+        if not found:
             raise ConfigError(
                 f"config key data.collections.{i}.paths: no file matches {coll['paths']!r}"
                 " (are the archives there?)"

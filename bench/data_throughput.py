@@ -40,6 +40,7 @@ needs `orjson`: the bench writer is the same DiskWriter with stdlib json.
 Measured: documents entering each pipeline (HTML documents produced by its reader), kept documents,
 process CPU time (time.process_time, plus the CPU of child processes: datatrove runs trafilatura in a
 forked sandbox process), wall time, documents per CPU-second (= per core, both are single-process),
+WARC MB (gzip) per CPU-hour (config cost_plan.throughput_mb_per_cpu_hour, the cost plan's rate),
 the ours/stock ratio against the 3x target, a per-stage time table for each pipeline, and the
 keep/drop agreement on every record with each disagreement put into a documented class.
 Per-stage tables: stock from generator taps between steps (exclusive time = time inside a step's
@@ -749,6 +750,8 @@ def main() -> None:
             ("wall s", best_o.wall, best_s.wall, "f"),
             ("docs / CPU-second (per core)", o_cpu_rate, s_cpu_rate, "f"),
             ("docs / wall-second", o_wall_rate, s_wall_rate, "f"),
+            # The unit of data.throughput_mb_per_cpu_hour (the cost plan's filter_shard estimate).
+            ("WARC MB (gzip) / CPU-hour (per core)", mb * 3600 / best_o.cpu, mb * 3600 / best_s.cpu, "f"),
             ("one-off setup + warm-up, wall s", setup_ours, setup_stock, "f"),
         ]
         read = last_ours_stats["read"]

@@ -19,13 +19,14 @@ os.environ.update(
 
 from amalia_wf.benchmark_plan import BenchmarkPlan, wildcard_jobs
 from amalia_wf.config import ConfigError, benchmark_sources, collection_index, shards, validate
+from amalia_wf.cost_plan import request
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import GenbenchPlan
 from amalia_wf.tables.registry import TABLES, table_path
-from amalia_wf.train.launch import gpu_hours, launcher
+from amalia_wf.train.launch import launcher
 
 try:
-    FILES = validate(config)
+    FILES = validate(config, sizes=workflow.is_main_process)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
@@ -43,7 +44,7 @@ def resources_for(rule_name):
     `runtime` (minutes) grows with the attempt: a job killed at its Slurm time limit is
     resubmitted by `--retries` with twice, then three times the limit, and resumes from its
     last checkpoint."""
-    block = {**config["resources"]["default"], **config["resources"].get(rule_name, {})}
+    block = request(config["resources"], rule_name)
     block.pop("threads", None)
     if "runtime" in block:
         minutes = block["runtime"]
@@ -52,7 +53,7 @@ def resources_for(rule_name):
 
 
 def threads_for(rule_name):
-    return config["resources"].get(rule_name, {}).get("threads", config["resources"]["default"].get("threads", 1))
+    return request(config["resources"], rule_name).get("threads", 1)
 
 
 def shard_files(wildcards):
@@ -77,10 +78,6 @@ LAUNCH = {
     r: launcher({**TRAIN["distributed"], "nodes": resources_for(r).get("nodes", 1)}) for r in ("pretrain", "sft", "dpo")
 }
 MIXTURE = {m["name"]: m for m in TRAIN["mixture"]}
-
-if workflow.is_main_process:
-    for stage, hours in gpu_hours(config["resources"]).items():
-        logger.info(f"GPU hours requested by {stage}: {hours:g}")
 
 
 def digest(*parts):

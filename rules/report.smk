@@ -46,6 +46,7 @@ rule run_summary:
             )
             for name, table in TABLES.items()
         ],
+        plan=report("results/report/plan.csv", category="Run", caption="../report/plan.rst"),  # rules/plan.smk
     output:
         runtimes=report("results/report/runtimes.csv", category="Run", caption="../report/runtimes.rst"),
         runtimes_plot=report("results/report/runtimes.png", category="Run", caption="../report/runtimes_plot.rst"),

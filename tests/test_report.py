@@ -254,7 +254,7 @@ def test_report_holds_every_table_plot_and_the_run(default_run, tmp_path):
 
     # The run: runtime and memory of every benchmarked job, config, versions, cell provenance.
     run = sorted(p for files in categories["Run"].values() for p in files)
-    assert run == [f"results/report/{n}" for n in ("config.yaml", "provenance.csv", "runtimes.csv", "runtimes.png", "versions.csv")]
+    assert run == [f"results/report/{n}" for n in ("config.yaml", "plan.csv", "provenance.csv", "runtimes.csv", "runtimes.png", "versions.csv")]
     assert embedded("results/report/runtimes.png", "Run")[:4] == b"\x89PNG"
     timings = list(csv.DictReader(embedded("results/report/runtimes.csv", "Run").decode().splitlines()))
     benchmarks = sorted(str(p.relative_to(default_run)) for p in (default_run / "results/benchmarks").rglob("*.tsv"))
