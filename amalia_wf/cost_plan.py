@@ -34,8 +34,6 @@ COLUMNS = (
     "rule", "jobs", "nodes_per_job", "gpus_per_job", "cpus_per_job", "runtime_h_per_job",
     "gpu_h_per_job", "gpu_h", "cpu_h_per_job", "cpu_h", "estimated_cpu_h", "output_gb",
 )  # fmt: skip
-# The resources block a rule reads when its name differs from the rule's (rules/data.smk).
-RESOURCE_KEYS = {"synthesize_warc": "synthesize_warcs"}
 # The step bench/data_throughput.py measures (ShardProcessor): the one estimated from input bytes.
 THROUGHPUT_RULE = "filter_shard"
 # Each data rule's outputs under results/data, for measuring cost_plan.output_bytes_per_input_byte.
@@ -75,7 +73,6 @@ def job_counts(
     mixture: Mapping[str, Any],
     eval_models: Mapping[str, Any],
     genbench: GenbenchPlan,
-    md_tables: int,
 ) -> dict[str, int]:
     """Jobs of every rule a cluster runs (local rules excluded), from the structures the rules take
     their wildcards from (rules/common.smk): collections and their files and shards, the quality
@@ -103,7 +100,6 @@ def job_counts(
         "safety_guard": models * len(genbench.safety_tasks),
         "p3b3_table2": p3b3,
         "p3b3_table5": p3b3,
-        "table_html": md_tables,
     } | dict.fromkeys(single, 1)
 
 
@@ -159,7 +155,7 @@ class CostPlan:
         for rule in submitted:
             if not counts.get(rule):
                 continue
-            block = request(config["resources"], RESOURCE_KEYS.get(rule, rule))
+            block = request(config["resources"], rule)
             ratio = cfg["output_bytes_per_input_byte"].get(rule)
             known = input_bytes is not None
             rows.append(

@@ -155,6 +155,7 @@ def table_outputs(name):
     report/table_html.rst, the LaTeX not in the report."""
     table = TABLES[name]
     captions = {"csv": table.caption, "md": table.caption, "html": "table_html.rst" if table.caption else None}
+
     def output(ext):
         path = table_path(name, ext)
         if not captions.get(ext):
