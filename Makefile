@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup system run report test
+.PHONY: setup system run report lint test
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: envs/*.yaml amalia_wf/envs.py pyproject.toml
@@ -36,5 +36,11 @@ $(VENV)/.system: envs/apt.txt | setup
 	fi
 	touch $@
 
-test: setup system
+# Static checks, before the tests: Python (ruff), rule-file layout (snakefmt), Snakemake's own lint.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile rules/
+	$(BIN)/snakemake --lint
+
+test: setup system lint
 	$(BIN)/pytest

@@ -27,6 +27,7 @@ include: "rules/evaluate.smk"
 include: "rules/genbench.smk"
 include: "rules/tables.smk"
 include: "rules/report.smk"
+include: "rules/plan.smk"  # last: it reads every rule
 
 
 rule all:

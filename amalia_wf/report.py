@@ -1,27 +1,25 @@
 """The reviewer's part of the HTML report: the run itself beside the results.
 
 Runtime and memory of every benchmarked job (Snakemake's `benchmark:` files), the software
-versions, where every table cell came from, and the tables' Markdown as HTML (Snakemake's report
-shows PNG/SVG/JPEG, HTML and PDF inline; CSV, Markdown and YAML only as downloads).
+versions and where every table cell came from. (The tables' HTML, which Snakemake's report shows
+inline, the table rules write themselves: amalia_wf.tables.render.)
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import os
 import platform
-import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from amalia_wf.benchmark_plan import BenchmarkJob
 from amalia_wf.envs import ENVS_DIR, canonical_name, pip_pins
 
 # Snakemake's benchmark columns -> ours (units in the name). max_* are MB, io_* MB, cpu_time seconds.
@@ -73,16 +71,8 @@ PROVENANCE_COLUMNS = [
     "status",
     "rule",
     "inputs",
+    "detail",
 ]
-
-
-@dataclass(frozen=True)
-class BenchmarkJob:
-    """One job that wrote a benchmark file: its rule, its wildcards as text, the file."""
-
-    rule: str
-    job: str
-    path: str
 
 
 def read_benchmark(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -243,41 +233,21 @@ def versions(
     return pd.DataFrame(rows, columns=VERSION_COLUMNS)
 
 
-_PRODUCED_BY = re.compile(r"rule (?P<rule>[A-Za-z_]\w*)\s*(?:->|<-|:)?\s*(?P<inputs>.*)", re.DOTALL)
-_PATH = re.compile(r"(?:results|data)/[^\s,;()]+")
-
-
-def parse_produced_by(text: str, producers: Sequence[tuple[str, str]] = ()) -> tuple[str, str]:
-    """A cell's `produced_by` as (rule, inputs): "rule evaluate_model -> results/eval/m/arc_c.json
-    (model ..., data ...)" gives ("evaluate_model", "results/eval/m/arc_c.json (model ..., data ...)").
-    Text in another form is kept whole as the inputs; its rule is the one whose output (`producers`:
-    rule name, output regex) is the first file the text names, or "" when none is."""
-    text = (text or "").strip()
-    match = _PRODUCED_BY.fullmatch(text)
-    if match:
-        return match["rule"], match["inputs"].strip()
-    for path in _PATH.findall(text):
-        for rule, regex in producers:
-            if re.fullmatch(regex, path):
-                return rule, text
-    return "", text
-
-
-def provenance(tables: Mapping[str, Mapping[str, Any]], producers: Sequence[tuple[str, str]] = ()) -> pd.DataFrame:
+def provenance(tables: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per cell of every CSV under results/tables/. `tables`: table name -> {"path": its
     CSV, "rule": the rule that wrote it, "inputs": that rule's input files}.
 
-    A compared table (amalia_wf.tables.compare: one row per model and column, with `produced_by`)
-    gives each cell its own producer: the rule and inputs named in `produced_by` (a cell the run
-    did not reproduce has none; see parse_produced_by for `producers`). Any other CSV (a summary, a plot's data) was computed as a whole by
-    the rule that wrote it: each of its cells (every row x column) names that rule and its inputs.
-    `row` is the cell's 1-based row in its CSV."""
+    A compared table (amalia_wf.tables.compare: one row per model and column, with the `rule`,
+    `paths` and `detail` of each cell) gives each cell its own producer: `rule` wrote the files
+    `inputs` names, `detail` says what else made the value (a cell the run did not reproduce has
+    none). Any other CSV (a summary, a plot's data) was computed as a whole by the rule that wrote
+    it: each of its cells (every row x column) names that rule and its inputs. `row` is the cell's
+    1-based row in its CSV."""
     parts = []
     for name, spec in tables.items():
         frame = pd.read_csv(spec["path"], dtype=object, keep_default_na=False)
         rows = list(range(1, len(frame) + 1))
-        if {"column", "produced_by"} <= set(frame.columns):
-            parsed = [parse_produced_by(t, producers) for t in frame["produced_by"]]
+        if {"column", "rule", "paths"} <= set(frame.columns):
             part = pd.DataFrame(
                 {
                     "row": rows,
@@ -288,8 +258,9 @@ def provenance(tables: Mapping[str, Mapping[str, Any]], producers: Sequence[tupl
                     "value": frame["reproduced"] if "reproduced" in frame.columns else frame.get("value", ""),
                     "reported": frame.get("reported", ""),
                     "status": frame.get("status", ""),
-                    "rule": [r for r, _ in parsed],
-                    "inputs": [i for _, i in parsed],
+                    "rule": frame["rule"],
+                    "inputs": frame["paths"],
+                    "detail": frame.get("detail", ""),
                 }
             )
         else:
@@ -311,85 +282,3 @@ def provenance(tables: Mapping[str, Mapping[str, Any]], producers: Sequence[tupl
     if not parts:
         return pd.DataFrame(columns=PROVENANCE_COLUMNS)
     return pd.concat(parts, ignore_index=True)
-
-
-# --- Markdown tables as HTML ---------------------------------------------------------------------
-
-STYLE = """
-body { font-family: system-ui, sans-serif; font-size: 13px; margin: 1em; color: #222; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #ccc; padding: 3px 6px; white-space: nowrap; }
-thead th { background: #f0f0f0; position: sticky; top: 0; }
-tbody th { text-align: left; font-weight: normal; }
-tr.group td { background: #fafafa; font-weight: 600; }
-td.differs { background: #fde2e1; }
-td.missing { color: #999; }
-"""
-
-
-def _inline(text: str) -> str:
-    """Escape, then the Markdown the tables use: **bold**, *italic*, `code`."""
-    out = html.escape(text.strip(), quote=False)
-    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
-    out = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", out)
-    return re.sub(r"(?<![\w*])\*([^*]+)\*(?![\w*])", r"<em>\1</em>", out)
-
-
-def _cells(line: str) -> list[str]:
-    line = line.strip().removeprefix("|")
-    if line.endswith("|") and not line.endswith("\\|"):
-        line = line[:-1]
-    return [c.replace("\\|", "|").strip() for c in re.split(r"(?<!\\)\|", line)]
-
-
-def _table(lines: list[str], flag: str) -> str:
-    header = _cells(lines[0])
-    body = lines[2:] if len(lines) > 1 and set(lines[1].replace("|", "").strip()) <= set("-: ") else lines[1:]
-    out = ["<table>", "<thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in header) + "</tr></thead>", "<tbody>"]
-    for line in body:
-        cells = _cells(line)
-        if cells[0] and not any(cells[1:]):  # a group heading row: "| *Fully open models* | | |"
-            out.append(f'<tr class="group"><td colspan="{len(header)}">{_inline(cells[0])}</td></tr>')
-            continue
-        tds = [f"<th>{_inline(cells[0])}</th>"]  # the row label
-        for cell in cells[1:]:
-            # A value, or why there is none ("missing", "not run: ...").
-            cls = "differs" if flag and flag in cell else "" if re.match(r"[-+]?\d", cell) else "missing"
-            tds.append(f'<td class="{cls}">{_inline(cell)}</td>' if cls else f"<td>{_inline(cell)}</td>")
-        out.append("<tr>" + "".join(tds) + "</tr>")
-    out += ["</tbody>", "</table>"]
-    return "\n".join(out)
-
-
-def markdown_html(text: str, flag: str = "†") -> str:
-    """A self-contained HTML page of the tables' Markdown (headings, paragraphs, pipe tables);
-    cells carrying `flag` (outside the tolerance) are shaded, those without a value greyed."""
-    blocks: list[list[str]] = []
-    for line in text.splitlines():
-        if not line.strip():
-            blocks.append([])
-        elif blocks and blocks[-1] and (line.lstrip().startswith("|") == blocks[-1][0].lstrip().startswith("|")):
-            blocks[-1].append(line)
-        else:
-            blocks.append([line])
-    title, body = "", []
-    for block in filter(None, blocks):
-        if block[0].lstrip().startswith("|"):
-            body.append(_table(block, flag))
-            continue
-        paragraph: list[str] = []
-        for line in [*block, ""]:
-            heading = re.match(r"(#{1,6})\s+(.*)", line)
-            if (heading or not line) and paragraph:
-                body.append(f"<p>{_inline(' '.join(paragraph))}</p>")
-                paragraph = []
-            if heading:
-                level = len(heading[1])
-                title = title or heading[2].strip()
-                body.append(f"<h{level}>{_inline(heading[2])}</h{level}>")
-            elif line:
-                paragraph.append(line.strip())
-    return (
-        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n"
-        f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
-    )

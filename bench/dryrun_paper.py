@@ -4,10 +4,12 @@ Run by hand (not part of the tests):
 
     .venv/bin/python bench/dryrun_paper.py                    # 200,000 files over 200 folders
     .venv/bin/python bench/dryrun_paper.py --files 20000      # quicker look
+    .venv/bin/python bench/dryrun_paper.py --file-gb 0        # empty files (no cost-plan estimates)
 
 What it does, all in temp dirs that are removed at the end:
   1. an archive root with web/ and books/ (half the files each), spread over --folders subfolders,
-     holding empty files named like real segments (web/crawl-017/part-012345.warc.gz);
+     holding sparse files named like real segments (web/crawl-017/part-012345.warc.gz) of --file-gb
+     each (default 0.975: 200,000 of them are the paper's 195 TB), which use no disk;
   2. a copy of the workflow (Snakefile rules scripts config report envs profiles amalia_wf data), as
      tests/conftest.py's make_workdir does, because snakemake resolves config/ and rules/ against
      the Snakefile; site-specific inputs that paper.yaml names besides the WARCs (e.g. SFT data
@@ -15,10 +17,11 @@ What it does, all in temp dirs that are removed at the end:
   3. baseline, same process run: `snakemake -n --quiet rules` on the embedded default (tiny DAG), so
      the ratio shows what the 200K-file DAG costs on top of snakemake's own start-up;
   4. `snakemake -n --quiet rules --configfile config/paper.yaml` with ARQUIVO_WARC_ROOT pointing at
-     the archive root: jobs in the DAG (the "total" line of the job stats) and wall time;
+     the archive root: jobs in the DAG (the "total" line of the job stats) and wall time, and the
+     cost plan it prints (amalia_wf/cost_plan.py);
   5. where the time goes: the config work the Snakefile does before the DAG is built, timed
      in-process on the same files (YAML load + merge, amalia_wf.config.validate, which globs every
-     collection once and returns the files, then shards).
+     collection once and returns the files with their total size, one os.stat each, then shards).
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "config", "report", "envs", "
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
-def make_archive(root: Path, n_files: int, n_folders: int) -> None:
-    """Empty files named like Arquivo.pt segments, half under web/, half under books/."""
+def make_archive(root: Path, n_files: int, n_folders: int, file_bytes: int = 0) -> None:
+    """Sparse files of `file_bytes` named like Arquivo.pt segments, half under web/, half under books/."""
     per_folder = -(-n_files // n_folders)
     made = 0
     for f in range(n_folders):
@@ -49,6 +52,7 @@ def make_archive(root: Path, n_files: int, n_folders: int) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for _ in range(min(per_folder, n_files - made)):
             fd = os.open(folder / f"part-{made:06d}.warc.gz", os.O_CREAT | os.O_WRONLY, 0o644)
+            os.ftruncate(fd, file_bytes)
             os.close(fd)
             made += 1
 
@@ -156,7 +160,13 @@ def config_timings(workdir: Path) -> list[tuple[str, float, str]]:
 
     t0 = time.perf_counter()
     files = validate(config, workdir)
-    rows.append(("validate() (schema + globs every collection, once)", time.perf_counter() - t0, f"{sum(map(len, files.values()))} files"))
+    tb = sum(f.input_bytes for f in files.values()) / 1e12
+    n_files = sum(map(len, files.values()))
+    rows.append(("validate() (schema, globs, os.stat of each file)", time.perf_counter() - t0, f"{n_files} files, {tb:.1f} TB"))
+
+    t0 = time.perf_counter()
+    validate(config, workdir, sizes=False)
+    rows.append(("  of which: without os.stat (a Slurm job's parse)", time.perf_counter() - t0, ""))
 
     t0 = time.perf_counter()
     errors = list(jsonschema.Draft202012Validator(load_schema()).iter_errors(config))
@@ -172,6 +182,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=200_000, help="input files in total (default 200,000)")
     ap.add_argument("--folders", type=int, default=200, help="subfolders they are spread over (default 200)")
+    ap.add_argument("--file-gb", type=float, default=0.975, help="apparent size of each (sparse) file, GB (default 0.975)")
     ap.add_argument("--target", type=float, default=30.0, help="seconds (default 30)")
     ap.add_argument("--cprofile", action="store_true", help="also profile the paper dry run (adds ~1.5-2x its time)")
     args = ap.parse_args()
@@ -183,12 +194,13 @@ def main() -> None:
     try:
         archive = tmp / "arquivo"
         t0 = time.perf_counter()
-        make_archive(archive, args.files, args.folders)
-        print(f"dryrun_paper: {args.files} empty WARC files in {args.folders} folders under web/ and books/ "
-              f"(made in {time.perf_counter() - t0:.1f}s)")
+        make_archive(archive, args.files, args.folders, int(args.file_gb * 1e9))
+        print(f"dryrun_paper: {args.files} sparse WARC files of {args.file_gb:g} GB in {args.folders} folders under "
+              f"web/ and books/ (made in {time.perf_counter() - t0:.1f}s)")
         workdir = make_workdir(tmp / "workflow")
-        env = {**os.environ, "ARQUIVO_WARC_ROOT": str(archive), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-        os.environ["ARQUIVO_WARC_ROOT"] = str(archive)
+        # paper.yaml's judge.api_key_env is checked at validation; a dry run never calls the judge.
+        os.environ.update(ARQUIVO_WARC_ROOT=str(archive), GEMINI_API_KEY="unused: dry run")
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
         small = tmp / "arquivo-small"
         make_archive(small, 2, 2)
         created = fill_site_inputs(workdir, {**env, "ARQUIVO_WARC_ROOT": str(small)})
@@ -206,6 +218,8 @@ def main() -> None:
         print(f"  ratio paper / baseline: {paper_wall / base_wall:.2f}x; "
               f"cost above snakemake start-up: {paper_wall - base_wall:.2f}s")
         print("  paper DAG by rule: " + ", ".join(f"{k} {v}" for k, v in counts.items() if k != "total"))
+        print("\nThe cost plan the paper dry run printed:")
+        print(out[out.index("Cost plan") :].split("\nAssuming", 1)[0])
 
         print("\nWhere the time goes: config work the Snakefile does before building the DAG (in-process):")
         rows = config_timings(workdir)

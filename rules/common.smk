@@ -17,13 +17,16 @@ os.environ.update(
     PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
 )
 
+from amalia_wf.benchmark_plan import BenchmarkPlan, wildcard_jobs
 from amalia_wf.config import ConfigError, benchmark_sources, collection_index, shards, validate
+from amalia_wf.cost_plan import request
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import GenbenchPlan
-from amalia_wf.train.launch import gpu_hours, launcher
+from amalia_wf.tables.registry import TABLES, table_path
+from amalia_wf.train.launch import launcher
 
 try:
-    FILES = validate(config)
+    FILES = validate(config, sizes=workflow.is_main_process)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 
@@ -41,7 +44,7 @@ def resources_for(rule_name):
     `runtime` (minutes) grows with the attempt: a job killed at its Slurm time limit is
     resubmitted by `--retries` with twice, then three times the limit, and resumes from its
     last checkpoint."""
-    block = {**config["resources"]["default"], **config["resources"].get(rule_name, {})}
+    block = request(config["resources"], rule_name)
     block.pop("threads", None)
     if "runtime" in block:
         minutes = block["runtime"]
@@ -50,7 +53,7 @@ def resources_for(rule_name):
 
 
 def threads_for(rule_name):
-    return config["resources"].get(rule_name, {}).get("threads", config["resources"]["default"].get("threads", 1))
+    return request(config["resources"], rule_name).get("threads", 1)
 
 
 def shard_files(wildcards):
@@ -71,12 +74,10 @@ def shard_outputs(pattern, collection=None):
 
 TRAIN = config["train"]
 # Each training rule's launch command: processes per node from config, nodes from its resources.
-LAUNCH = {r: launcher({**TRAIN["distributed"], "nodes": resources_for(r).get("nodes", 1)}) for r in ("pretrain", "sft", "dpo")}
+LAUNCH = {
+    r: launcher({**TRAIN["distributed"], "nodes": resources_for(r).get("nodes", 1)}) for r in ("pretrain", "sft", "dpo")
+}
 MIXTURE = {m["name"]: m for m in TRAIN["mixture"]}
-
-if workflow.is_main_process:
-    for stage, hours in gpu_hours(config["resources"]).items():
-        logger.info(f"GPU hours requested by {stage}: {hours:g}")
 
 
 def digest(*parts):
@@ -140,3 +141,25 @@ def benchmark_source_input(wildcards):
     """A local benchmark path is an input (edits rerun the task); downloads have none."""
     source = BENCHMARKS[wildcards.task]
     return [source["path"]] if "path" in source else []
+
+
+# Every benchmarked rule's benchmark file and its jobs' wildcards (the report's run summary reads
+# the file of each job): a rule's `benchmark:` is BENCHMARK_PLAN.add(its name, pattern, its jobs).
+BENCHMARK_PLAN = BenchmarkPlan()
+SHARD_JOBS = [{"collection": c, "shard": s} for c, ids in SHARD_IDS.items() for s in ids]
+
+
+def table_outputs(name):
+    """A registered table's files (amalia_wf.tables.registry) as its rule's outputs, by format: the
+    CSV and Markdown under the table's caption in the report, the HTML page (shown inline) under
+    report/table_html.rst, the LaTeX not in the report."""
+    table = TABLES[name]
+    captions = {"csv": table.caption, "md": table.caption, "html": "table_html.rst" if table.caption else None}
+
+    def output(ext):
+        path = table_path(name, ext)
+        if not captions.get(ext):
+            return path
+        return report(path, category="Tables", subcategory=table.subcategory, caption=f"../report/{captions[ext]}")
+
+    return {ext: output(ext) for ext in table.formats}

@@ -11,9 +11,9 @@ rule synthesize_warc:
         "results/logs/data/synthesize_warc/{collection}-{index}.log",
     conda:
         "../envs/data.yaml"
-    threads: threads_for("synthesize_warcs")
+    threads: threads_for("synthesize_warc")
     resources:
-        **resources_for("synthesize_warcs"),
+        **resources_for("synthesize_warc"),
     script:
         "../scripts/synthesize_warc.py"
 
@@ -48,7 +48,7 @@ rule filter_shard:
     log:
         "results/logs/data/filter_shard/{collection}-{shard}.log",
     benchmark:
-        "results/benchmarks/data/filter_shard/{collection}-{shard}.tsv"
+        BENCHMARK_PLAN.add("filter_shard", "results/benchmarks/data/filter_shard/{collection}-{shard}.tsv", SHARD_JOBS)
     conda:
         "../envs/data.yaml"
     threads: threads_for("filter_shard")
@@ -62,8 +62,11 @@ rule filter_shard:
 # shard's signatures (memory: one slice of `band_shard_docs` rows, whatever the corpus size), then one
 # job clusters the pairs.
 MINHASH = config["data"]["minhash"]
-# Band numbers of the two passes, by the wildcard naming them (also the report's values for them).
-BANDS = {"band": list(map(str, range(MINHASH["collection"]["buckets"]))), "cross_band": list(map(str, range(MINHASH["cross"]["buckets"])))}
+# Band numbers of the two passes, by the wildcard naming them.
+BANDS = {
+    "band": list(map(str, range(MINHASH["collection"]["buckets"]))),
+    "cross_band": list(map(str, range(MINHASH["cross"]["buckets"]))),
+}
 
 
 rule dedup_collection_band:
@@ -77,7 +80,11 @@ rule dedup_collection_band:
     log:
         "results/logs/data/dedup_collection_band/{collection}-{band}.log",
     benchmark:
-        "results/benchmarks/data/dedup_collection_band/{collection}-{band}.tsv"
+        BENCHMARK_PLAN.add(
+            "dedup_collection_band",
+            "results/benchmarks/data/dedup_collection_band/{collection}-{band}.tsv",
+            wildcard_jobs(collection=SHARD_IDS, band=BANDS["band"]),
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("dedup_collection_band")
@@ -95,7 +102,11 @@ rule dedup_collection:
     log:
         "results/logs/data/dedup_collection/{collection}.log",
     benchmark:
-        "results/benchmarks/data/dedup_collection/{collection}.tsv"
+        BENCHMARK_PLAN.add(
+            "dedup_collection",
+            "results/benchmarks/data/dedup_collection/{collection}.tsv",
+            wildcard_jobs(collection=SHARD_IDS),
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("dedup_collection")
@@ -117,7 +128,9 @@ rule classify_shard:
     log:
         "results/logs/data/classify_shard/{collection}-{shard}.log",
     benchmark:
-        "results/benchmarks/data/classify_shard/{collection}-{shard}.tsv"
+        BENCHMARK_PLAN.add(
+            "classify_shard", "results/benchmarks/data/classify_shard/{collection}-{shard}.tsv", SHARD_JOBS
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("classify_shard")
@@ -139,7 +152,11 @@ rule dedup_cross_band:
     log:
         "results/logs/data/dedup_cross_band/{label}-{cross_band}.log",
     benchmark:
-        "results/benchmarks/data/dedup_cross_band/{label}-{cross_band}.tsv"
+        BENCHMARK_PLAN.add(
+            "dedup_cross_band",
+            "results/benchmarks/data/dedup_cross_band/{label}-{cross_band}.tsv",
+            wildcard_jobs(label=LABELS, cross_band=BANDS["cross_band"]),
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("dedup_cross_band")
@@ -157,7 +174,9 @@ rule dedup_cross:
     log:
         "results/logs/data/dedup_cross/{label}.log",
     benchmark:
-        "results/benchmarks/data/dedup_cross/{label}.tsv"
+        BENCHMARK_PLAN.add(
+            "dedup_cross", "results/benchmarks/data/dedup_cross/{label}.tsv", wildcard_jobs(label=LABELS)
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("dedup_cross")
@@ -180,7 +199,9 @@ rule build_split:
     log:
         "results/logs/data/build_split/{label}.log",
     benchmark:
-        "results/benchmarks/data/build_split/{label}.tsv"
+        BENCHMARK_PLAN.add(
+            "build_split", "results/benchmarks/data/build_split/{label}.tsv", wildcard_jobs(label=LABELS)
+        )
     conda:
         "../envs/data.yaml"
     threads: threads_for("build_split")
@@ -190,7 +211,9 @@ rule build_split:
         "../scripts/build_split.py"
 
 
+# Reads the stage's small stats files: on the submit host, no cluster job to queue for.
 rule data_stats:
+    localrule: True
     input:
         shards=shard_outputs("results/data/filtered/{collection}/{shard}.stats.json"),
         labelled=shard_outputs("results/data/labelled/{collection}/{shard}.stats.json"),
@@ -200,7 +223,9 @@ rule data_stats:
         reasons=report("results/data/stats/removal_reasons.csv", category="Data", caption="../report/reasons.rst"),
         tokens=report("results/data/stats/token_counts.csv", category="Data", caption="../report/tokens.rst"),
         corrupt="results/data/stats/corrupt_files.csv",
-        language_plot=report("results/data/stats/language_scores.png", category="Data", caption="../report/language.rst"),
+        language_plot=report(
+            "results/data/stats/language_scores.png", category="Data", caption="../report/language.rst"
+        ),
         domain_plot=report("results/data/stats/domains.png", category="Data", caption="../report/domains.rst"),
     log:
         "results/logs/data/data_stats.log",

@@ -15,6 +15,9 @@ rule fetch_benchmark:
         "results/logs/evaluate/fetch_benchmark/{task}.log",
     conda:
         "../envs/eval.yaml"
+    threads: threads_for("fetch_benchmark")
+    resources:
+        **resources_for("fetch_benchmark"),
     script:
         "../scripts/fetch_benchmark.py"
 
@@ -29,6 +32,9 @@ rule prepare_benchmark:
         "results/logs/evaluate/prepare_benchmark/{task}.log",
     conda:
         "../envs/eval.yaml"
+    threads: threads_for("prepare_benchmark")
+    resources:
+        **resources_for("prepare_benchmark"),
     script:
         "../scripts/prepare_benchmark.py"
 
@@ -43,6 +49,9 @@ rule fetch_eval_model:
         "results/logs/evaluate/fetch_eval_model/{model}.log",
     conda:
         "../envs/eval.yaml"
+    threads: threads_for("fetch_eval_model")
+    resources:
+        **resources_for("fetch_eval_model"),
     script:
         "../scripts/fetch_eval_model.py"
 
@@ -56,12 +65,15 @@ rule evaluate_model:
     params:
         spec=lambda wc: EVAL_MODELS[wc.model],
         tasks=EVAL_TASKS,
-        settings={k: v for k, v in EVAL.items() if k not in ("models", "trained", "tasks", "benchmarks")} | {"seed": config["seed"]},
+        settings={k: v for k, v in EVAL.items() if k not in ("models", "trained", "tasks", "benchmarks")}
+        | {"seed": config["seed"]},
         cache=lambda wc: f"results/eval/.cache/{wc.model}",
     log:
         "results/logs/evaluate/{model}.log",
     benchmark:
-        "results/benchmarks/evaluate/{model}.tsv"
+        BENCHMARK_PLAN.add(
+            "evaluate_model", "results/benchmarks/evaluate/{model}.tsv", wildcard_jobs(model=EVAL_MODELS)
+        )
     conda:
         "../envs/gpu/vllm.yaml" if EVAL["backend"] == "vllm" else "../envs/eval.yaml"
     threads: threads_for("evaluate_model")

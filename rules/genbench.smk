@@ -9,7 +9,6 @@ import re
 from amalia_wf.genbench.plan import JUDGE_CACHE
 from amalia_wf.genbench.workflow import generation_settings
 
-
 # --------------------------------------------------------------------------- rules
 
 
@@ -25,6 +24,9 @@ rule genbench_fetch_model:
         aux="|".join(map(re.escape, GB_PLAN.hub_aux())) or "(?!)",
     conda:
         "../envs/eval.yaml"
+    threads: threads_for("genbench_fetch_model")
+    resources:
+        **resources_for("genbench_fetch_model"),
     script:
         "../scripts/fetch_eval_model.py"
 
@@ -43,7 +45,11 @@ rule genbench_generate:
     log:
         "results/logs/genbench/genbench_generate/{model}/{bench}.log",
     benchmark:
-        "results/benchmarks/genbench/genbench_generate/{model}/{bench}.tsv"
+        BENCHMARK_PLAN.add(
+            "genbench_generate",
+            "results/benchmarks/genbench/genbench_generate/{model}/{bench}.tsv",
+            GB_PLAN.jobs("bench"),
+        )
     wildcard_constraints:
         bench="|".join(map(re.escape, GB_PLAN.tasks)) or "(?!)",
     conda:
@@ -86,7 +92,11 @@ rule p3b3_classify:
     log:
         "results/logs/genbench/p3b3_classify/{model}/{classifier}.log",
     benchmark:
-        "results/benchmarks/genbench/p3b3_classify/{model}/{classifier}.tsv"
+        BENCHMARK_PLAN.add(
+            "p3b3_classify",
+            "results/benchmarks/genbench/p3b3_classify/{model}/{classifier}.tsv",
+            GB_PLAN.jobs("classifier"),
+        )
     wildcard_constraints:
         classifier="|".join(map(re.escape, GB_PLAN.classifiers)) or "(?!)",
     conda:
@@ -132,7 +142,11 @@ rule genbench_judge:
     log:
         "results/logs/genbench/genbench_judge/{model}/{judged_bench}.log",
     benchmark:
-        "results/benchmarks/genbench/genbench_judge/{model}/{judged_bench}.tsv"
+        BENCHMARK_PLAN.add(
+            "genbench_judge",
+            "results/benchmarks/genbench/genbench_judge/{model}/{judged_bench}.tsv",
+            GB_PLAN.jobs("judged_bench"),
+        )
     wildcard_constraints:
         judged_bench="|".join(GB_PLAN.judged_tasks) or "(?!)",
     conda:
@@ -157,7 +171,11 @@ rule safety_guard:
     log:
         "results/logs/genbench/safety_guard/{model}/{safety_bench}.log",
     benchmark:
-        "results/benchmarks/genbench/safety_guard/{model}/{safety_bench}.tsv"
+        BENCHMARK_PLAN.add(
+            "safety_guard",
+            "results/benchmarks/genbench/safety_guard/{model}/{safety_bench}.tsv",
+            GB_PLAN.jobs("safety_bench"),
+        )
     wildcard_constraints:
         safety_bench="|".join(GB_PLAN.safety_tasks) or "(?!)",
     conda:
@@ -170,12 +188,11 @@ rule safety_guard:
 
 
 rule table4:
+    localrule: True
     input:
         GB_PLAN.inputs(GB_PLAN.table4()),
     output:
-        csv=report("results/tables/table4.csv", category="Tables", subcategory="Table 4", caption="../report/table4.rst"),
-        md=report("results/tables/table4.md", category="Tables", subcategory="Table 4", caption="../report/table4.rst"),
-        tex="results/tables/table4.tex",
+        **table_outputs("table4"),
     params:
         models=list(EVAL_MODELS.values()),
         plan=GB_PLAN.table4(),
@@ -193,12 +210,11 @@ rule table4:
 
 
 rule table5:
+    localrule: True
     input:
         GB_PLAN.inputs(GB_PLAN.table5()),
     output:
-        csv=report("results/tables/table5.csv", category="Tables", subcategory="Table 5", caption="../report/table5.rst"),
-        md=report("results/tables/table5.md", category="Tables", subcategory="Table 5", caption="../report/table5.rst"),
-        tex="results/tables/table5.tex",
+        **table_outputs("table5"),
     params:
         models=list(EVAL_MODELS.values()),
         plan=GB_PLAN.table5(),
@@ -215,15 +231,16 @@ rule table5:
 
 
 rule p3b3_table2:
+    localrule: True
     input:
         scores=[f for m in EVAL_MODELS for f in GB_PLAN.p3b3_scores(m).values()],
     output:
-        csv=report("results/tables/p3b3_table2.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table2.rst"),
-        md=report("results/tables/p3b3_table2.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table2.rst"),
-        tex="results/tables/p3b3_table2.tex",
-        summary=report("results/tables/p3b3_summary.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_summary.rst"),
-        turns="results/tables/p3b3_turns.csv",
-        plot=report("results/tables/p3b3_turns.png", category="Tables", subcategory="P3B3", caption="../report/p3b3_turns.rst"),
+        **table_outputs("p3b3_table2"),
+        summary=table_outputs("p3b3_summary")["csv"],
+        turns=table_outputs("p3b3_turns")["csv"],
+        plot=report(
+            "results/tables/p3b3_turns.png", category="Tables", subcategory="P3B3", caption="../report/p3b3_turns.rst"
+        ),
     params:
         models=list(EVAL_MODELS.values()),
         plan=GB_PLAN.table2(),
@@ -244,12 +261,11 @@ rule p3b3_table2:
 
 
 rule p3b3_table5:
+    localrule: True
     input:
         GB_PLAN.inputs(GB_PLAN.p3b3_table5()),
     output:
-        csv=report("results/tables/p3b3_table5.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table5.rst"),
-        md=report("results/tables/p3b3_table5.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table5.rst"),
-        tex="results/tables/p3b3_table5.tex",
+        **table_outputs("p3b3_table5"),
     params:
         models=list(EVAL_MODELS.values()),
         plan=GB_PLAN.p3b3_table5(),
@@ -273,11 +289,11 @@ rule p3b3_table1:
         ratings=GB["p3b3"]["human_ratings"],
         classifiers=[GB_PLAN.aux_input(name) for name in GB_PLAN.classifiers],
     output:
-        csv=report("results/tables/p3b3_table1.csv", category="Tables", subcategory="P3B3", caption="../report/p3b3_table1.rst"),
-        md=report("results/tables/p3b3_table1.md", category="Tables", subcategory="P3B3", caption="../report/p3b3_table1.rst"),
-        tex="results/tables/p3b3_table1.tex",
+        **table_outputs("p3b3_table1"),
     params:
-        classifiers={name: (GB_PLAN.aux[name], cfg, GB_PLAN.aux_input(name)) for name, cfg in GB_PLAN.classifiers.items()},
+        classifiers={
+            name: (GB_PLAN.aux[name], cfg, GB_PLAN.aux_input(name)) for name, cfg in GB_PLAN.classifiers.items()
+        },
         judge=GB_PLAN.judge,
         cache=JUDGE_CACHE,
         variants=GB["p3b3"]["validation_variants"],
@@ -302,4 +318,6 @@ rule genbench_tables:
     input:
         rules.table4.output,
         rules.table5.output,
-        [rules.p3b3_table1.output, rules.p3b3_table2.output, rules.p3b3_table5.output] if "p3b3" in GB_PLAN.tasks else [],
+        [rules.p3b3_table1.output, rules.p3b3_table2.output, rules.p3b3_table5.output]
+        if "p3b3" in GB_PLAN.tasks
+        else [],

@@ -2,12 +2,11 @@
 
 
 rule table3:
+    localrule: True
     input:
         [eval_outputs(m) for m in EVAL_MODELS],
     output:
-        csv=report("results/tables/table3.csv", category="Tables", subcategory="Table 3", caption="../report/table3.rst"),
-        md=report("results/tables/table3.md", category="Tables", subcategory="Table 3", caption="../report/table3.rst"),
-        tex="results/tables/table3.tex",
+        **table_outputs("table3"),
         plots=report(
             directory("results/tables/table3_plots"),
             patterns=["{column}.png"],

@@ -3,7 +3,6 @@
 # so a rerun after a kill or a time limit resumes from the last one instead of step 0.
 
 
-
 rule train_tokenizer:
     input:
         corpus=expand("results/data/corpus/{label}", label=TRAIN["tokenizer"].get("corpus_splits", [])),
@@ -16,7 +15,7 @@ rule train_tokenizer:
     log:
         "results/logs/train/train_tokenizer.log",
     benchmark:
-        "results/benchmarks/train/train_tokenizer.tsv"
+        BENCHMARK_PLAN.add("train_tokenizer", "results/benchmarks/train/train_tokenizer.tsv", wildcard_jobs())
     conda:
         "../envs/train.yaml"
     threads: threads_for("train_tokenizer")
@@ -53,11 +52,15 @@ rule tokenize_source:
         bin="results/tokens/{source}.bin",
         idx="results/tokens/{source}.idx",
     params:
-        budget=lambda wc: f"--budget {MIXTURE[wc.source]['budget_tokens']}" if MIXTURE[wc.source]["budget_tokens"] else "",
+        budget=lambda wc: (
+            f"--budget {MIXTURE[wc.source]['budget_tokens']}" if MIXTURE[wc.source]["budget_tokens"] else ""
+        ),
     log:
         "results/logs/train/tokenize_source/{source}.log",
     benchmark:
-        "results/benchmarks/train/tokenize_source/{source}.tsv"
+        BENCHMARK_PLAN.add(
+            "tokenize_source", "results/benchmarks/train/tokenize_source/{source}.tsv", wildcard_jobs(source=MIXTURE)
+        )
     conda:
         "../envs/train.yaml"
     threads: threads_for("tokenize_source")
@@ -83,7 +86,7 @@ rule pretrain:
     log:
         "results/logs/train/pretrain.log",
     benchmark:
-        "results/benchmarks/train/pretrain.tsv"
+        BENCHMARK_PLAN.add("pretrain", "results/benchmarks/train/pretrain.tsv", wildcard_jobs())
     conda:
         "../envs/train.yaml"
     threads: threads_for("pretrain")
@@ -110,7 +113,7 @@ rule sft:
     log:
         "results/logs/train/sft.log",
     benchmark:
-        "results/benchmarks/train/sft.tsv"
+        BENCHMARK_PLAN.add("sft", "results/benchmarks/train/sft.tsv", wildcard_jobs())
     conda:
         "../envs/train.yaml"
     threads: threads_for("sft")
@@ -153,7 +156,7 @@ rule generate_candidates:
     log:
         "results/logs/train/generate_candidates.log",
     benchmark:
-        "results/benchmarks/train/generate_candidates.tsv"
+        BENCHMARK_PLAN.add("generate_candidates", "results/benchmarks/train/generate_candidates.tsv", wildcard_jobs())
     conda:
         "../envs/gpu/vllm.yaml" if TRAIN["preferences"]["backend"] == "vllm" else "../envs/train.yaml"
     threads: threads_for("generate_candidates")
@@ -175,7 +178,7 @@ rule score_candidates:
     log:
         "results/logs/train/score_candidates.log",
     benchmark:
-        "results/benchmarks/train/score_candidates.tsv"
+        BENCHMARK_PLAN.add("score_candidates", "results/benchmarks/train/score_candidates.tsv", wildcard_jobs())
     conda:
         "../envs/gpu/reward.yaml" if TRAIN["preferences"]["reward"]["source"] == "hub" else "../envs/train.yaml"
     threads: threads_for("score_candidates")
@@ -220,7 +223,7 @@ rule dpo:
     log:
         "results/logs/train/dpo.log",
     benchmark:
-        "results/benchmarks/train/dpo.tsv"
+        BENCHMARK_PLAN.add("dpo", "results/benchmarks/train/dpo.tsv", wildcard_jobs())
     conda:
         "../envs/train.yaml"
     threads: threads_for("dpo")
@@ -232,7 +235,9 @@ rule dpo:
         " > {log} 2>&1 && cp {params.checkpoints}/metrics.csv {output}/training_metrics.csv"
 
 
+# Plots the metrics CSVs: on the submit host, no cluster job to queue for.
 rule training_curves:
+    localrule: True
     input:
         expand("results/models/{stage}", stage=["cpt", "sft", "dpo"]),
     output:

@@ -6,6 +6,7 @@ setup(snakemake)
 from amalia_wf.genbench.bert_variety import VarietyClassifier
 from amalia_wf.genbench.workflow import judge_client, local_model
 from amalia_wf.tables.genbench import table1
+from amalia_wf.tables.registry import written
 
 params, out = snakemake.params, snakemake.output
 classifiers = {
@@ -14,4 +15,4 @@ classifiers = {
 }
 client = judge_client(params.judge, params.cache) if params.judge else None
 table1(snakemake.input.ratings, classifiers, client, params.judge["model"] if params.judge else None, params.variants, params.tolerance,
-       {"csv": out.csv, "md": out.md, "tex": out.tex})
+       written(out))

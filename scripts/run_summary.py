@@ -21,4 +21,4 @@ with atomic_path(out.config) as tmp:
     tmp.write_text(header + yaml.safe_dump(dict(snakemake.config), sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 write_csv(versions(params.snakemake_version), out.versions)
-write_csv(provenance(params.tables, params.producers), out.provenance)
+write_csv(provenance(params.tables), out.provenance)

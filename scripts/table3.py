@@ -1,9 +1,10 @@
-"""Table 3: reproduced vs reported, as CSV, Markdown, LaTeX and bar charts."""
+"""Table 3: reproduced vs reported, as CSV, Markdown, LaTeX, HTML and bar charts."""
 
 from amalia_wf.jobs import setup
 
 setup(snakemake)
+from amalia_wf.tables.registry import written
 from amalia_wf.tables.table3 import build
 
 out = snakemake.output
-build(snakemake.params.models, snakemake.params.results, snakemake.params.inputs, snakemake.params.tolerance, {"csv": out.csv, "md": out.md, "tex": out.tex}, out.plots)
+build(snakemake.params.models, snakemake.params.results, snakemake.params.inputs, snakemake.params.tolerance, written(out), out.plots)

@@ -76,3 +76,9 @@ def default_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slurm: runs on a real single-node Slurm started by tools/slurm/up.sh")
+
+
+def markdown_rows(text: str) -> list[list[str]]:
+    """The cells of every row of the Markdown pipe tables in `text`, stripped (tabulate pads them);
+    the header and the alignment row included."""
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines() if line.startswith("|")]

@@ -178,21 +178,22 @@ def test_shared_helpers_by_hand():
 
 def test_generation_goes_through_the_chat_template(monkeypatch):
     # Upstream generated local models from the raw prompt; ours must ask for the chat template.
-    from amalia_wf.genbench import generate as gen_module
+    from amalia_wf.genbench import scores
+    from amalia_wf.generation import GenerationSettings
 
     calls = []
 
-    def fake_generate(model_path, conversations, **kwargs):
-        calls.append((model_path, conversations, kwargs))
-        return [f"resposta {i}" for i in range(len(conversations))]
+    def fake_generate(model_path, conversations, settings):
+        calls.append((model_path, conversations, settings))
+        return [[f"resposta {i}"] for i in range(len(conversations))]
 
-    monkeypatch.setattr(gen_module, "generate", fake_generate)
+    monkeypatch.setattr(scores, "generate", fake_generate)
     prompts = alba.load_prompts(FIXTURE / "prompts")[:2]
-    out = alba.generate_responses("modelo", prompts, batch_size=2)
-    [(path, conversations, kwargs)] = calls
+    out = alba.generate_responses("modelo", prompts)
+    [(path, conversations, settings)] = calls
     assert path == "modelo"
     assert conversations == [[{"role": "user", "content": p["prompt"]}] for p in prompts]
-    assert kwargs == {"chat_template": True, "max_new_tokens": 1024, "batch_size": 2}
+    assert settings == GenerationSettings(max_new_tokens=1024) and settings.chat_template and not settings.sampling
     assert [r["response"] for r in out] == ["resposta 0", "resposta 1"]
 
 
@@ -201,14 +202,14 @@ def test_generation_goes_through_the_chat_template(monkeypatch):
 
 def test_judging_through_a_real_http_judge(tmp_path):
     server_mod = pytest.importorskip("tests.judge_server")
-    from amalia_wf.judge import JudgeClient
+    from amalia_wf.judge.client import JudgeClient
 
     server = server_mod.serve()
     try:
         server.queue("RESPOSTA-ALFA", ["content:Raciocínio: muito boa.\nPontuação global: 5"])
         server.queue("RESPOSTA-BETA", ["content:Raciocínio: tem formas do Brasil.\nPontuação global: 2"])
         server.queue("RESPOSTA-GAMA", ["503", "503"])  # the only attempt and its one retry both fail
-        client = JudgeClient({"base_url": server.base_url, "model": "juiz", "max_retries": 1, "backoff_s": 0.01,
+        client = JudgeClient({"base_url": server.base_url, "model": "juiz", "max_retries": 1,
                               "timeout_s": 5, "cache_dir": str(tmp_path / "cache")})
         records = [
             {"id": 1, "category": "Lexicology", "prompt": "p1", "response": "RESPOSTA-ALFA"},

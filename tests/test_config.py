@@ -77,6 +77,7 @@ def arquivo_root(tmp_path, monkeypatch) -> Path:
     (root / "web" / "x" / "a.warc.gz").write_bytes(b"")
     (root / "books" / "b.arc.gz").write_bytes(b"")
     monkeypatch.setenv("ARQUIVO_WARC_ROOT", str(root))
+    monkeypatch.setenv("GEMINI_API_KEY", "unused: validation only")  # paper.yaml's judge.api_key_env
     return root
 
 
@@ -84,6 +85,7 @@ def test_paper_config_merged_over_default_is_valid(config, arquivo_root):
     paper = merge(config, load("paper.yaml"))
     assert paper["data"]["quality"]["method"] == "hf"
     assert paper["data"]["pii"] == config["data"]["pii"]  # kept from the default
+    assert (config["data"]["on_unreadable"], paper["data"]["on_unreadable"]) == ("fail", "skip")
     validate(paper, REPO)
     web, books = paper["data"]["collections"]
     assert collection_files(web, REPO) == [str(arquivo_root / "web" / "x" / "a.warc.gz")]
@@ -93,8 +95,35 @@ def test_paper_config_merged_over_default_is_valid(config, arquivo_root):
 def test_paper_config_without_archive_root_names_the_paths_key(config, arquivo_root, monkeypatch):
     monkeypatch.delenv("ARQUIVO_WARC_ROOT")
     message = rejected(merge(config, load("paper.yaml")))
-    assert "data.collections.0.paths" in message
-    assert "$ARQUIVO_WARC_ROOT" in message
+    assert message == "config key data.collections.0.paths: environment variable ARQUIVO_WARC_ROOT is not set"
+
+
+def test_paper_config_without_judge_key_names_the_judge_key(config, arquivo_root, monkeypatch):
+    """Checked at validation, before any job: without it the run would stop at the judge, hours in."""
+    monkeypatch.delenv("GEMINI_API_KEY")
+    message = rejected(merge(config, load("paper.yaml")))
+    assert message == "config key judge.api_key_env: environment variable GEMINI_API_KEY is not set"
+
+
+@pytest.mark.parametrize("pattern", ["${WARC_TEST_ROOT}/x/*.warc.gz", "$WARC_TEST_ROOT/*.warc.gz"])
+def test_unset_variable_in_paths_is_named(config, tmp_path, monkeypatch, pattern):
+    monkeypatch.delenv("WARC_TEST_ROOT", raising=False)
+    config["data"]["collections"] = [{"name": "site", "paths": pattern}]
+    assert rejected(config) == "config key data.collections.0.paths: environment variable WARC_TEST_ROOT is not set"
+    monkeypatch.setenv("WARC_TEST_ROOT", str(tmp_path))
+    assert "no file matches" in rejected(config)  # set, the pattern is globbed as before
+
+
+def test_default_config_needs_no_environment_variable(config, monkeypatch):
+    for name in ("ARQUIVO_WARC_ROOT", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert config["judge"] is None
+    validate(config, REPO)
+
+
+def test_judge_without_key_variable_needs_none(config):
+    config["judge"] = {"base_url": "http://localhost:8000/v1", "model": "m", "api_key_env": None}
+    validate(config, REPO)
 
 
 # --- rejected configs: the message names the key ---------------------------------------------
@@ -132,6 +161,12 @@ def test_missing_required_key(config):
 def test_missing_required_top_level_key(config):
     del config["seed"]
     assert "'seed' is a required property" in rejected(config)
+
+
+def test_unknown_on_unreadable_policy_names_the_key(config):
+    config["data"]["on_unreadable"] = "ignore"
+    message = rejected(config)
+    assert "config key data.on_unreadable:" in message and "'ignore'" in message
 
 
 def test_bad_enum(config):

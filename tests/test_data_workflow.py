@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import random
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 import yaml
 
 from amalia_wf.data.synthetic import collection_pages, write_warc
+from amalia_wf.data.warc import ReadCounts, read_html_records
 from amalia_wf.io import read_jsonl_gz
 from tests.conftest import make_workdir, run_snakemake
 
@@ -118,7 +120,7 @@ def test_stats_count_every_removal_and_the_corrupt_record(default_run):
     read = {r["collection"]: r for r in funnel if r["stage"] == "warc_read"}
     assert set(read) == {"synth-a", "synth-b"}
     corrupt = list(csv.DictReader(open(stats / "corrupt_files.csv")))
-    assert {r["file"] for r in corrupt} == {"synthetic-00003.warc.gz", "synthetic-00001.warc.gz"}
+    assert {Path(r["file"]).name for r in corrupt} == {"synthetic-00003.warc.gz", "synthetic-00001.warc.gz"}
     reasons = {(r["collection"], r["stage"], r["reason"]): int(r["docs"]) for r in csv.DictReader(open(stats / "removal_reasons.csv"))}
     assert reasons[("synth-a", "warc_read", "corrupt")] == 1
     assert reasons[("synth-a", "warc_read", "not_200")] == 4  # one 404 per file
@@ -186,3 +188,85 @@ def test_unreadable_archive_fails_its_job_naming_the_file_and_keeps_the_others(t
     assert "archives/a-broken.warc.gz" in log and "UnreadableArchive" in log
     # keep-going (set in the profile): the readable shard still finished.
     assert (workdir / "results/data/filtered/local/00001.stats.json").exists()
+
+
+def test_every_kind_of_input_fault_is_a_counted_loss_and_the_data_target_finishes(tmp_path):
+    from tests.test_warc_faults import arc_file, record_offsets
+
+    overrides = {
+        "data": {
+            "files_per_shard": 3,
+            "on_unreadable": "skip",
+            "collections": [{"name": "faulty", "paths": ["archives/*.warc.gz", "archives/*.warc", "archives/*.arc"]}],
+        }
+    }
+    workdir = make_workdir(tmp_path / "faulty", overrides)
+    (workdir / "archives").mkdir()
+
+    def source(i: int) -> tuple[Path, bytes, list[int]]:
+        path = tmp_path / f"source-{i}.warc.gz"
+        write_warc(path, collection_pages("faulty", i, 1, 20), "faulty", i, 1)
+        return path, path.read_bytes(), record_offsets(path)
+
+    # name -> (source archive, damaged bytes, record indices lost, records skipped, bytes skipped)
+    faults: dict[str, tuple[Path | None, bytes, set[int], int, int]] = {}
+    path, data, off = source(0)
+    faults["a-healthy.warc.gz"] = (path, data, set(), 0, 0)
+    path, data, off = source(1)
+    flipped = bytearray(data)
+    mid = (off[10] + off[11]) // 2
+    flipped[mid - 25 : mid + 25] = bytes(b ^ 0xFF for b in flipped[mid - 25 : mid + 25])
+    faults["b-flipped.warc.gz"] = (path, bytes(flipped), {10}, 1, off[11] - off[10])
+    path, data, off = source(2)
+    cut = (off[12] + off[13]) // 2
+    faults["c-truncated.warc.gz"] = (path, data[:cut], set(range(12, len(off) - 1)), 1, cut - off[12])
+    path, data, off = source(3)
+    faults["d-cut-in-headers.warc.gz"] = (path, data[: off[5] + 40] + data[off[6] :], {5}, 1, 40)
+    path, data, off = source(4)
+    plain_path = tmp_path / "source-4.warc"
+    plain_path.write_bytes(gzip.decompress(data))
+    plain, poff = plain_path.read_bytes(), record_offsets(plain_path)
+    bad = plain[poff[7] : poff[8]].replace(b"Content-Length: ", b"Content-Length: 9", 1)
+    faults["e-plain.warc"] = (plain_path, plain[: poff[7]] + bad + plain[poff[8] :], {7}, 1, len(bad))
+    arc_path = tmp_path / "source.arc"
+    records = arc_file(4)
+    arc_path.write_bytes(b"".join(records))
+    line, rest = records[2].split(b"\n", 1)
+    records[2] = line.rsplit(b" ", 2)[0] + b" not-a-length\n" + rest
+    faults["f-bad-header-line.arc"] = (arc_path, b"".join(records), {2}, 1, len(records[2]))
+    unreadable = {
+        "g-empty.warc.gz": b"",
+        "h-random.warc.gz": random.Random(3).randbytes(20_000),
+        "i-not-gzip.warc.gz": b"<html><body>503 Service Unavailable</body></html>\n",
+    }
+    faults |= {name: (None, content, set(), 0, len(content)) for name, content in unreadable.items()}
+    for name, (_, content, *_) in faults.items():
+        (workdir / "archives" / name).write_bytes(content)
+
+    run_snakemake(workdir, "data")
+
+    stats = workdir / "results/data/stats"
+    rows = {Path(r["file"]).name: r for r in csv.DictReader(open(stats / "corrupt_files.csv"))}
+    expected = {
+        name: (str(len(content)), str(records), str(nbytes), str(src is None), "faulty")
+        for name, (src, content, _, records, nbytes) in faults.items()
+        if nbytes or src is None
+    }
+    got = {name: (r["size"], r["records_skipped"], r["bytes_skipped"], r["file_skipped"], r["collection"]) for name, r in rows.items()}
+    assert got == expected
+    assert all(r["reason"] for r in rows.values())
+    [first] = [r for r in csv.DictReader(open(stats / "funnel.csv")) if r["stage"] == "warc_read"]
+    sizes = [len(content) for _, content, *_ in faults.values()]
+    assert (first["files_in"], first["files_skipped"]) == (str(len(faults)), "3")
+    assert (first["bytes_in"], first["bytes_skipped"]) == (str(sum(sizes)), str(sum(f[4] for f in faults.values())))
+    reasons = {(r["stage"], r["reason"]): int(r["docs"]) for r in csv.DictReader(open(stats / "removal_reasons.csv"))}
+    assert reasons[("warc_read", "corrupt")] == sum(f[3] for f in faults.values())
+
+    # Every HTML record before and after each damage point reached the filters (kept or excluded there).
+    seen = defaultdict(list)
+    for p in sorted((workdir / "results/data/filtered/faulty").glob("*.jsonl.gz")):
+        for doc in read_jsonl_gz(p):
+            seen[doc["metadata"]["source"]].append(doc["metadata"]["url"])
+    for name, (src, _, lost, _, _) in faults.items():
+        want = [] if src is None else [r.url for r in read_html_records(str(src), 0, ReadCounts()) if r.doc_key not in lost]
+        assert sorted(seen[name]) == sorted(want), name

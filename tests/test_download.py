@@ -6,6 +6,7 @@ import hashlib
 import random
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -19,7 +20,8 @@ MB = 1 << 20
 
 class Handler(BaseHTTPRequestHandler):
     """/ok.warc.gz honours `Range: bytes=N-`; /norange ignores it; /flaky drops the first transfer
-    half-way; /error always answers 500. Every request is logged as (path, Range header)."""
+    half-way, /broken every one; /busy answers 503 with Retry-After: 1 once; /error always answers
+    500; /missing 404. Every request is logged as (path, Range header)."""
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -32,7 +34,16 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/error":
             self.send_error(500, "boom")
             return
-        if self.path == "/flaky" and nth == 1:
+        if self.path == "/missing":
+            self.send_error(404, "no such file")
+            return
+        if self.path == "/busy" and nth == 1:
+            self.send_response(503)
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path == "/broken" or (self.path == "/flaky" and nth == 1):
             self.send_response(200)
             self.send_header("Content-Length", str(len(DATA)))
             self.end_headers()
@@ -134,7 +145,7 @@ def test_wrong_checksum_raises_and_removes_partial(server, tmp_path):
 
 def test_interrupted_transfer_is_retried_from_where_it_stopped(server, tmp_path):
     dest = tmp_path / "a.warc.gz"
-    download(url(server, "/flaky"), dest, SHA, retries=2)  # sleeps 2 s between the attempts
+    download(url(server, "/flaky"), dest, SHA, retries=2)
     assert len(server.requests) == 2
     assert server.requests[0] == ("/flaky", None)
     path, rng = server.requests[1]
@@ -148,9 +159,34 @@ def test_server_error_raises_after_retries(server, tmp_path):
     dest = tmp_path / "a.warc.gz"
     target = url(server, "/error")
     with pytest.raises(RuntimeError, match="after 2 attempts") as info:
-        download(target, dest, SHA, retries=2)  # sleeps 2 s between the attempts
+        download(target, dest, SHA, retries=2)  # urllib3 retries the first failure at once
     assert not isinstance(info.value, ChecksumMismatch)
     assert target in str(info.value)
     assert "500" in str(info.value)
     assert server.requests == [("/error", None), ("/error", None)]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_503_waits_for_retry_after_then_succeeds(server, tmp_path):
+    dest = tmp_path / "a.warc.gz"
+    start = time.monotonic()
+    download(url(server, "/busy"), dest, SHA, retries=2)
+    assert time.monotonic() - start >= 1.0  # Retry-After: 1 honoured (urllib3 would otherwise retry at once)
+    assert server.requests == [("/busy", None), ("/busy", None)]
+    assert dest.read_bytes() == DATA
+
+
+def test_404_is_not_retried(server, tmp_path):
+    target = url(server, "/missing")
+    with pytest.raises(RuntimeError, match="404") as info:
+        download(target, tmp_path / "a.warc.gz", SHA, retries=5)
+    assert target in str(info.value) and "attempts" not in str(info.value)
+    assert server.requests == [("/missing", None)]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_transfer_breaking_off_every_time_raises_and_keeps_the_part(server, tmp_path):
+    with pytest.raises(RuntimeError, match="broke off 2 times"):
+        download(url(server, "/broken"), tmp_path / "a.warc.gz", SHA, retries=2)
+    assert [p for p, _ in server.requests] == ["/broken", "/broken"]
+    assert (tmp_path / "a.warc.gz.part").exists() and not (tmp_path / "a.warc.gz").exists()  # a rerun resumes

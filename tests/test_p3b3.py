@@ -17,6 +17,7 @@ from amalia_wf.genbench import bert_variety as bv
 from amalia_wf.genbench import p3b3
 from amalia_wf.genbench import p3b3_aggregate as agg
 from amalia_wf.genbench import p3b3_judge as judge
+from amalia_wf.generation import GenerationSettings
 from tests.test_generate import tiny_chat_model  # noqa: F401  (module-scoped fixture reused here)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,9 +62,9 @@ class EchoGenerator:
     def __init__(self) -> None:
         self.calls: list[list[list[dict[str, str]]]] = []
 
-    def generate(self, conversations: list[list[dict[str, str]]]) -> list[str]:
+    def generate(self, conversations: list[list[dict[str, str]]]) -> list[list[str]]:
         self.calls.append(conversations)
-        return [f"resposta {len(c) // 2 + 1} a «{c[-1]['content']}»" for c in conversations]
+        return [[f"resposta {len(c) // 2 + 1} a «{c[-1]['content']}»"] for c in conversations]
 
 
 def test_records_carry_setting_prompt_and_history() -> None:
@@ -93,7 +94,8 @@ def test_records_carry_setting_prompt_and_history() -> None:
 def test_p3b3_on_a_tiny_model_writes_and_reads_records(tiny_chat_model: Path, tmp_path: Path) -> None:  # noqa: F811
     prompts = dict(list(p3b3.load_prompts(FIXTURE).items())[:2])
     # RoPE has no position table: a context past the config's 256 positions still runs (the tokenizer is tiny, prompts long).
-    records = p3b3.generate_p3b3(str(tiny_chat_model), "tiny", prompts, max_new_tokens=4, max_model_len=1024)
+    generation = GenerationSettings(max_new_tokens=4, max_model_len=1024)
+    records = p3b3.generate_p3b3(str(tiny_chat_model), "tiny", prompts, generation)
     assert len(records) == 3 * 5 and all(isinstance(r["response"], str) for r in records)
     path = tmp_path / "p3b3.jsonl.gz"
     assert p3b3.write_records(path, records) == 15
@@ -256,7 +258,10 @@ def _record(setting: str, dialogue: str, turn: int, response: str = "x", model: 
 
 def test_variety_rows_count_abstentions() -> None:
     scores = {"autocarro": 0.9, "ônibus": 0.1}
-    fake = lambda text: types.SimpleNamespace(score=scores.get(text))
+
+    def fake(text: str) -> types.SimpleNamespace:
+        return types.SimpleNamespace(score=scores.get(text))
+
     records = [_record("none", "p0", 1, "autocarro"), _record("none", "p0", 2, "ônibus"), _record("none", "p0", 3, "sim")]
     rows = p3b3.variety_rows(records, [False, False, False], score_fn=fake)
     assert [r["score"] for r in rows] == [pytest.approx(90.0), pytest.approx(10.0), None]

@@ -54,7 +54,7 @@ def test_plan_of_the_default_and_with_a_judge():
     models = {"m": ModelSpec("m", "fully_open", True, "AMALIA-9B-DPO", path="x")}
     plan = GenbenchPlan(config, models)
     t4 = plan.table4()["m"]
-    assert t4["ALBA"] == {"status": NO_JUDGE} and t4["P3B3"]["scorer"] == "variety" and "offline" in t4["P3B3"]["produced_by"]
+    assert t4["ALBA"] == {"status": NO_JUDGE} and t4["P3B3"]["scorer"] == "variety" and "offline" in t4["P3B3"]["detail"] and t4["P3B3"]["rule"] == "p3b3_variety"
     assert all(cell == {"status": NO_GUARD} for cell in plan.table5()["m"].values())
     assert plan.wildcards == {"bench": config["genbench"]["tasks"], "judged_bench": [], "safety_bench": [], "classifier": []}
     config["judge"] = {"base_url": "http://localhost:1/v1", "model": "j"}
@@ -62,6 +62,7 @@ def test_plan_of_the_default_and_with_a_judge():
     plan = GenbenchPlan(config, models)
     assert plan.table4()["m"]["ALBA"]["path"] == "results/genbench/m/alba/judged.summary.json"
     assert plan.table4()["m"]["P3B3"] == {"status": "not run: benchmark not in genbench.tasks"}
+    assert plan.jobs("judged_bench") == [{"model": "m", "judged_bench": "alba"}] and plan.jobs("classifier") == []
     assert plan.wildcards["judged_bench"] == ["alba"] and plan.outputs("m") == [
         "results/genbench/m/alba/responses.jsonl.gz", "results/genbench/m/advbench/responses.jsonl.gz", "results/genbench/m/alba/judged.summary.json"]
 

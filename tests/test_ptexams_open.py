@@ -103,7 +103,7 @@ def test_scores_by_hand():
 
 def test_judging_through_a_real_http_judge(tmp_path):
     server_mod = pytest.importorskip("tests.judge_server")
-    from amalia_wf.judge import JudgeClient
+    from amalia_wf.judge.client import JudgeClient
 
     questions = pte.load_questions(FIXTURE)[2:4]
     records = [{**questions[0], "response": "RESPOSTA-UM"}, {**questions[1], "response": "RESPOSTA-DOIS"}]

@@ -1,7 +1,7 @@
 """Quality labelling: the heuristic stand-in and the EuroFilter-style HF path.
 
 The HF tests use real (tiny, untrained) models built locally by
-amalia_wf.tiny_models -- no network, no mocks. Their labels are meaningless;
+tests/tiny_models.py -- no network, no mocks. Their labels are meaningless;
 what is tested is the code path: remote code, truncation, batching, output
 parsing and error reporting.
 """
@@ -22,7 +22,7 @@ from amalia_wf.data.quality import (
     QualityResult,
     build_classifier,
 )
-from amalia_wf.tiny_models import build_tiny_quality_classifier
+from tests.tiny_models import build_tiny_quality_classifier
 
 HIGH = {"min_words": 50, "min_line_punct_ratio": 0.8}
 MEDIUM = {"min_words": 10, "min_line_punct_ratio": 0.4}

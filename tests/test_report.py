@@ -1,5 +1,6 @@
-"""The reviewer's report: benchmark files, versions, cell provenance, tables as HTML (unit), and the
-whole `snakemake --report` page of the embedded default (end to end)."""
+"""The reviewer's report: benchmark files, versions, cell provenance (unit), what the report rules read
+in the real workflow (dry run), and the whole `snakemake --report` page of the embedded default (end
+to end)."""
 
 from __future__ import annotations
 
@@ -10,36 +11,16 @@ import math
 import re
 import urllib.parse
 from pathlib import Path
-from typing import Self
 
 import pandas as pd
 import pytest
 import yaml
 
-from amalia_wf.report import (
-    BenchmarkJob,
-    markdown_html,
-    parse_produced_by,
-    per_bar,
-    pins,
-    provenance,
-    read_benchmark,
-    runtime_chart,
-    runtimes,
-    versions,
-)
-from amalia_wf.report_inputs import (
-    WildcardError,
-    benchmark_jobs,
-    output_patterns,
-    report_flag,
-    report_subcategory,
-    static_inputs,
-    table_files,
-)
+from amalia_wf.benchmark_plan import BenchmarkJob, BenchmarkPlan, wildcard_jobs
+from amalia_wf.report import per_bar, pins, provenance, read_benchmark, runtime_chart, runtimes, versions
 from amalia_wf.tables.compare import Cell, compare
-from amalia_wf.tables.render import markdown
-from tests.conftest import run_snakemake
+from amalia_wf.tables.registry import TABLES, html_pages, table_path
+from tests.conftest import make_workdir, run_snakemake
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
@@ -94,67 +75,52 @@ def test_many_jobs_are_charted_per_rule(tmp_path):
 # --- which jobs and tables the report rules read ---------------------------------------------------
 
 
-class FakeFile(str):
-    """An output path with Snakemake's report flag."""
-
-    flags: dict
-
-    def __new__(cls, path: str, subcategory: str | None = None) -> Self:
-        f = super().__new__(cls, path)
-        f.flags = {"report": type("R", (), {"subcategory": subcategory})()} if subcategory else {}
-        return f
-
-
-class FakeRule:
-    def __init__(self, name: str, output: list[str], benchmark: str | None = None, wildcards: set[str] = frozenset(), input: list = ()) -> None:
-        self.name, self.output, self.benchmark, self.wildcard_names, self.input = name, output, benchmark, set(wildcards), list(input)
-
-    def expand_benchmark(self, wildcards):
-        return self.benchmark.format(**wildcards)
-
-
-def test_benchmark_jobs_expand_every_wildcard_of_the_dag():
-    rules = [
-        FakeRule("filter_shard", ["f"], "b/filter/{collection}-{shard}.tsv", {"collection", "shard"}),
-        FakeRule("dedup_collection", ["d"], "b/dedup/{collection}.tsv", {"collection"}),
-        FakeRule("build_split", ["s"], "b/split/{label}.tsv", {"label"}),
-        FakeRule("evaluate_model", ["e"], "b/eval/{model}.tsv", {"model"}),
-        FakeRule("genbench_judge", ["j"], "b/judge/{model}/{judged_bench}.tsv", {"model", "judged_bench"}),
-        FakeRule("pretrain", ["m"], "b/pretrain.tsv"),
-        FakeRule("base_model", ["m"]),  # no benchmark
+def test_benchmark_plan_lists_every_job_of_every_rule_added():
+    plan = BenchmarkPlan()
+    assert plan.add("filter_shard", "b/filter/{collection}-{shard}.tsv", [{"collection": "a", "shard": "00000"}, {"shard": "00001", "collection": "a"}]) == "b/filter/{collection}-{shard}.tsv"
+    plan.add("judge", "b/judge/{model}/{judged_bench}.tsv", wildcard_jobs(model=["m1"], judged_bench=["alba", "p3b3"]))
+    plan.add("pretrain", "b/pretrain.tsv", wildcard_jobs())
+    plan.add("safety", "b/{model}/{safety_bench}.tsv", wildcard_jobs(model=["m1"], safety_bench=[]))  # no jobs
+    assert plan.jobs() == [
+        BenchmarkJob("filter_shard", "collection=a, shard=00000", "b/filter/a-00000.tsv"),
+        BenchmarkJob("filter_shard", "collection=a, shard=00001", "b/filter/a-00001.tsv"),
+        BenchmarkJob("judge", "model=m1, judged_bench=alba", "b/judge/m1/alba.tsv"),
+        BenchmarkJob("judge", "model=m1, judged_bench=p3b3", "b/judge/m1/p3b3.tsv"),
+        BenchmarkJob("pretrain", "", "b/pretrain.tsv"),
     ]
-    values = {"label": ["low", "high"], "model": ["m1"], "judged_bench": ["alba", "p3b3"]}
-    jobs = benchmark_jobs(rules, values, {"a": ["00000", "00001"], "b": ["00000"]})
-    assert [j["path"] for j in jobs] == [
-        "b/filter/a-00000.tsv", "b/filter/a-00001.tsv", "b/filter/b-00000.tsv",
-        "b/dedup/a.tsv", "b/dedup/b.tsv",
-        "b/split/low.tsv", "b/split/high.tsv",
-        "b/eval/m1.tsv",
-        "b/judge/m1/alba.tsv", "b/judge/m1/p3b3.tsv",
-        "b/pretrain.tsv",
-    ]  # fmt: skip
-    assert jobs[0] == {"rule": "filter_shard", "job": "collection=a, shard=00000", "path": "b/filter/a-00000.tsv"}
-    assert jobs[-2]["job"] == "model=m1, judged_bench=p3b3" and jobs[-1]["job"] == ""
-    assert benchmark_jobs([FakeRule("genbench_judge", ["j"], "b/{model}/{judged_bench}.tsv", {"model", "judged_bench"})], {"model": ["m1"], "judged_bench": []}, {}) == []
-    with pytest.raises(WildcardError, match="rule judge: no values for benchmark wildcard\\(s\\) setting"):
-        benchmark_jobs([FakeRule("judge", ["j"], "b/{model}-{setting}.tsv", {"model", "setting"})], {"model": ["m1"]}, {})
+    with pytest.raises(ValueError, match="rule pretrain: benchmark pattern registered twice"):
+        plan.add("pretrain", "b/pretrain.tsv", wildcard_jobs())
+    with pytest.raises(ValueError, match=r"rule judge2: a job has wildcards \['model'\], its benchmark b/\{model\}-\{setting\}.tsv names \['model', 'setting'\]"):
+        plan.add("judge2", "b/{model}-{setting}.tsv", wildcard_jobs(model=["m1"]))
 
 
-def test_tables_are_found_in_every_rule_with_their_report_subcategory():
-    rules = [
-        FakeRule("table3", [FakeFile("results/tables/table3.csv"), FakeFile("results/tables/table3.md", "Table 3"), "results/tables/table3_plots"], input=["results/eval/m/a.json", len]),
-        FakeRule("table5", [FakeFile("results/tables/table5.md"), "results/tables/table5.csv"]),
-        FakeRule("per_model", ["results/tables/{model}.csv"]),  # wildcards: not a table of the paper
-    ]
-    assert table_files(rules, "csv") == {"table3": ("results/tables/table3.csv", "table3"), "table5": ("results/tables/table5.csv", "table5")}
-    assert list(table_files(rules, "md")) == ["table3", "table5"]
-    assert report_subcategory(rules, "results/tables/table3.md", "table3") == "Table 3"
-    assert report_subcategory(rules, "results/tables/table5.md", "table5") == "table5"
-    # A table its rule leaves out of the report goes beside the rule's other tables.
-    assert report_subcategory(rules, "results/tables/table3.csv", "table3") == "Table 3"
-    assert report_flag(rules, "results/tables/table3.md").subcategory == "Table 3"
-    assert report_flag(rules, "results/tables/table5.csv") is None
-    assert static_inputs(rules, "table3") == ["results/eval/m/a.json"]  # input functions left out
+def _dry_run_jobs(workdir: Path, target: str) -> dict[str, list[dict[str, list[str]]]]:
+    """rule -> its jobs in `snakemake -n target`, each as {"input": [...], "output": [...], "benchmark": [...]}."""
+    jobs: dict[str, list[dict[str, list[str]]]] = {}
+    current: dict[str, list[str]] | None = None
+    for line in run_snakemake(workdir, "-n", target).stdout.splitlines():
+        if match := re.fullmatch(r"(?:local)?rule (\w+):", line):
+            current = {}
+            jobs.setdefault(match[1], []).append(current)
+        elif current is not None and (match := re.fullmatch(r"    (input|output|benchmark): (.*)", line)):
+            current[match[1]] = match[2].split(", ")
+    return jobs
+
+
+def test_report_reads_the_benchmark_file_of_every_job_and_every_table(tmp_path):
+    """The real workflow on the default config, dry run: run_summary's inputs are exactly the benchmark
+    files of the jobs of its DAG and every registered table, and the table rules write those tables."""
+    workdir = make_workdir(tmp_path / "wf")
+    jobs = _dry_run_jobs(workdir, "run_report")
+    [summary] = jobs["run_summary"]
+    benchmarks = [f for rule_jobs in jobs.values() for job in rule_jobs for f in job.get("benchmark", [])]
+    tables = [table_path(name, "csv") for name in TABLES]
+    plan = ["results/report/plan.csv"]  # written by rules/plan.smk at every start
+    assert len(benchmarks) >= 30 and sorted(summary["input"]) == sorted(benchmarks + tables + plan)
+    written = {f for rule in {t.rule for t in TABLES.values()} for job in jobs[rule] for f in job["output"]}
+    assert {table_path(name, ext) for name, table in TABLES.items() for ext in table.formats} <= written
+    [report] = jobs["run_report"]
+    assert sorted(report["input"]) == sorted(summary["output"] + html_pages()) and len(html_pages()) == 6
 
 
 # --- provenance and versions -----------------------------------------------------------------------
@@ -162,8 +128,8 @@ def test_tables_are_found_in_every_rule_with_their_report_subcategory():
 
 def _table(tmp_path: Path) -> Path:
     cells = [
-        Cell("tiny-sft", "fully_open", "AMALIA-9B-SFT", "ARC-C", 41.234, "rule evaluate_model -> results/eval/tiny-sft/arc_c.json (model results/models/sft, data results/eval_data/arc_c/prepared, arc_pt acc)"),
-        Cell("tiny-sft", "fully_open", "AMALIA-9B-SFT", "MMLU", None, "rule evaluate_model -> results/eval/tiny-sft/mmlu.json (model results/models/sft)"),
+        Cell("tiny-sft", "fully_open", "AMALIA-9B-SFT", "ARC-C", 41.234, "evaluate_model", ("results/eval/tiny-sft/arc_c.json",), "model results/models/sft, arc_pt acc"),
+        Cell("tiny-sft", "fully_open", "AMALIA-9B-SFT", "MMLU", None, "evaluate_model", ("results/eval/tiny-sft/mmlu.json",), "model results/models/sft"),
     ]
     frame = compare("table3", cells, ["ARC-C", "MMLU"], tolerance=2.0)
     path = tmp_path / "table3.csv"
@@ -178,15 +144,15 @@ def test_provenance_has_one_row_per_cell_with_rule_and_inputs(tmp_path):
     assert len(prov) == len(long) and len(prov) > 2  # reproduced cells and the paper's other rows
     arc = prov[(prov["model"] == "tiny-sft") & (prov["column"] == "ARC-C")].iloc[0]
     assert (arc["table"], arc["table_rule"], arc["rule"], arc["value"]) == ("table3", "table3", "evaluate_model", "41.23")
-    assert arc["inputs"].startswith("results/eval/tiny-sft/arc_c.json (model results/models/sft, data results/eval_data/arc_c/prepared")
+    assert (arc["inputs"], arc["detail"]) == ("results/eval/tiny-sft/arc_c.json", "model results/models/sft, arc_pt acc")
     mmlu = prov[(prov["model"] == "tiny-sft") & (prov["column"] == "MMLU")].iloc[0]
     assert (mmlu["value"], mmlu["status"], mmlu["rule"]) == ("", "missing", "evaluate_model")
     unreproduced = prov[prov["model"] == ""]
-    assert len(unreproduced) and (unreproduced["rule"] == "").all() and (unreproduced["value"] == "").all()
+    assert len(unreproduced) and (unreproduced[["rule", "inputs", "detail", "value"]] == "").all().all()
     assert prov["row"].tolist() == list(range(1, len(long) + 1))
 
 
-def test_provenance_of_a_table_without_produced_by_names_the_table_rule(tmp_path):
+def test_provenance_of_a_table_not_compared_cell_by_cell_names_the_table_rule(tmp_path):
     """A summary CSV beside the paper's tables: every row x column cell, produced by its table's rule."""
     summary = tmp_path / "p3b3_summary.csv"
     pd.DataFrame({"model": ["m1", "m2"], "setting": ["pt-PT", "none"], "mean": [71.5, None]}).to_csv(summary, index=False)
@@ -204,25 +170,7 @@ def test_provenance_of_a_table_without_produced_by_names_the_table_rule(tmp_path
     assert set(own["rule"]) == {"p3b3_table2"} and set(own["table_rule"]) == {"p3b3_table2"}
     assert set(own["inputs"]) == {"results/genbench/m1/p3b3/scores/variety.jsonl.gz x.gz"}
     assert set(prov[prov["table"] == "table3"]["rule"]) == {"evaluate_model", ""}
-    assert list(prov.columns) == ["table", "table_rule", "row", "group", "model", "paper_row", "column", "value", "reported", "status", "rule", "inputs"]
-
-
-def test_produced_by_parsing():
-    assert parse_produced_by("rule evaluate_model -> results/eval/m/t.json (model x)") == ("evaluate_model", "results/eval/m/t.json (model x)")
-    assert parse_produced_by("rule p3b3_table1 <- data/r.jsonl (16 rated answers), n=15") == ("p3b3_table1", "data/r.jsonl (16 rated answers), n=15")
-    assert parse_produced_by("rule judge: results/judge/m.jsonl") == ("judge", "results/judge/m.jsonl")
-    assert parse_produced_by("results/x.json") == ("", "results/x.json")
-    assert parse_produced_by("") == ("", "")
-    # Without "rule ...": the rule whose output is the first file named.
-    rules = [
-        FakeRule("p3b3_classify", ["results/genbench/{model}/p3b3/scores/{classifier,ptvid|perovaz}.jsonl.gz"]),
-        FakeRule("p3b3_variety", ["results/genbench/{model}/p3b3/scores/variety.jsonl.gz"]),
-    ]
-    producers = output_patterns(rules)
-    text = "scorer: offline variety markers -> results/genbench/tiny-sft/p3b3/scores/variety.jsonl.gz"
-    assert parse_produced_by(text, producers) == ("p3b3_variety", text)
-    assert parse_produced_by("scorer: PtVId (results/genbench/m/p3b3/scores/ptvid.jsonl.gz)", producers)[0] == "p3b3_classify"
-    assert parse_produced_by("scorer: results/genbench/m/p3b3/scores/other.jsonl.gz", producers)[0] == ""
+    assert list(prov.columns) == ["table", "table_rule", "row", "group", "model", "paper_row", "column", "value", "reported", "status", "rule", "inputs", "detail"]
 
 
 def test_versions_beside_their_pins(tmp_path):
@@ -246,27 +194,6 @@ def test_versions_name_the_commit_of_a_git_checkout():
     frame = versions("x", Path(__file__).resolve().parents[1], packages=[])
     commit = frame.set_index("component").loc["workflow git commit", "version"]
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", commit)
-
-
-# --- tables as HTML --------------------------------------------------------------------------------
-
-
-def test_markdown_table_as_html(tmp_path):
-    frame = pd.read_csv(_table(tmp_path))
-    md = markdown(frame, ["ARC-C", "MMLU"], "Table 3: <results> & more", 2.0)
-    page = markdown_html(md)
-    assert page.startswith("<!DOCTYPE html>") and "<title>Table 3: &lt;results&gt; &amp; more</title>" in page
-    assert "<h1>Table 3: &lt;results&gt; &amp; more</h1>" in page and "<p>Each cell: reproduced / reported (difference)." in page
-    assert "<thead><tr><th>Model</th><th>ARC-C</th><th>MMLU</th></tr></thead>" in page
-    assert '<tr class="group"><td colspan="3"><em>Fully open models</em></td></tr>' in page
-    assert '<td class="missing">missing / ' in page
-    row = next(line for line in page.splitlines() if "tiny-sft (AMALIA-9B-SFT)" in line)
-    assert row.count("<td") == 2 and "41.2" in row
-    if "†" in row:
-        assert '<td class="differs">41.2†' in row
-    flagged = markdown_html("| M | A | B | C |\n|---|---|---|---|\n| x | 1.0† / 5.0 (-4.0) | not run: no judge / 3.0 | -0.5 / – |\n")
-    assert '<tr><th>x</th><td class="differs">1.0† / 5.0 (-4.0)</td><td class="missing">not run: no judge / 3.0</td><td>-0.5 / –</td></tr>' in flagged
-    assert "<script" not in markdown_html("<script>x</script>")
 
 
 # --- the whole report (end to end) -----------------------------------------------------------------
@@ -306,17 +233,17 @@ def test_report_holds_every_table_plot_and_the_run(default_run, tmp_path):
         assert content == (default_run / path).read_bytes(), f"{path}: the report holds other content"
         return content
 
-    # Every result table: its CSV and, for the paper's tables, the wide Markdown and that Markdown
+    # Every result table: its CSV and, for the paper's tables, the wide Markdown and the same table
     # as HTML (shown inline); the charts.
     tables = sorted(p.stem for p in (default_run / "results/tables").glob("*.csv"))
-    assert "table3" in tables
+    assert "table3" in tables and tables == sorted(TABLES)
     for name in tables:
         embedded(f"results/tables/{name}.csv", "Tables")
     for name in sorted(p.stem for p in (default_run / "results/tables").glob("*.md")):
         embedded(f"results/tables/{name}.md", "Tables")
-        page = entry(f"results/report/tables/{name}.html", "Tables")
+        page = entry(f"results/tables/{name}.html", "Tables")
         assert page["mime_type"] == "text/html" and name in page["caption"]
-        assert "<table>" in embedded(f"results/report/tables/{name}.html", "Tables").decode()
+        assert "<table id=" in embedded(f"results/tables/{name}.html", "Tables").decode()
     plots = [p for p in results if p.startswith("results/tables/table3_plots/")]
     assert len(plots) == 11 and all(results[p]["mime_type"] == "image/png" for p in plots)
 
@@ -328,7 +255,7 @@ def test_report_holds_every_table_plot_and_the_run(default_run, tmp_path):
 
     # The run: runtime and memory of every benchmarked job, config, versions, cell provenance.
     run = sorted(p for files in categories["Run"].values() for p in files)
-    assert run == [f"results/report/{n}" for n in ("config.yaml", "provenance.csv", "runtimes.csv", "runtimes.png", "versions.csv")]
+    assert run == [f"results/report/{n}" for n in ("config.yaml", "plan.csv", "provenance.csv", "runtimes.csv", "runtimes.png", "versions.csv")]
     assert embedded("results/report/runtimes.png", "Run")[:4] == b"\x89PNG"
     timings = list(csv.DictReader(embedded("results/report/runtimes.csv", "Run").decode().splitlines()))
     benchmarks = sorted(str(p.relative_to(default_run)) for p in (default_run / "results/benchmarks").rglob("*.tsv"))
@@ -350,7 +277,7 @@ def test_report_holds_every_table_plot_and_the_run(default_run, tmp_path):
     cells = list(csv.DictReader(embedded("results/report/provenance.csv", "Run").decode().splitlines()))
     frames = {name: pd.read_csv(default_run / f"results/tables/{name}.csv") for name in tables}
     # A paper table has one row per cell (compare's long format); any other CSV, rows x columns.
-    assert len(cells) == sum(len(f) if "produced_by" in f.columns else f.size for f in frames.values())
+    assert len(cells) == sum(len(f) if {"rule", "paths"} <= set(f.columns) else f.size for f in frames.values())
     assert {r["table"] for r in cells} == set(tables)
     reproduced = [r for r in cells if r["value"]]
     assert reproduced and all(r["rule"] and r["inputs"] and r["table_rule"] for r in reproduced)

@@ -12,6 +12,7 @@ import pytest
 
 from amalia_wf.genbench import safety
 from amalia_wf.genbench.safety import GuardVerdict, parse_guard_output
+from amalia_wf.generation import GenerationSettings
 from tests.conftest import REPO, TINY_LLAMA
 
 FIXTURES = REPO / "data/eval_fixtures"
@@ -170,7 +171,7 @@ def test_random_weights_end_to_end_every_verdict_is_missing(random_model):
     # Model under test and guard are the same random LM: the responses come through its chat
     # template, the guard's babble has no Safety line, so nothing is classified and nothing is "safe".
     prompts = safety.load_prompts("sst", FIXTURES / "sst")
-    responses = safety.generate_responses(str(random_model), prompts, max_new_tokens=4, batch_size=2)
+    responses = safety.generate_responses(str(random_model), prompts, GenerationSettings(max_new_tokens=4, batch_size=2))
     assert len(responses) == 3 and all(isinstance(r["response"], str) for r in responses)
     classified = safety.guard_responses(random_model, responses, max_new_tokens=12, batch_size=2)
     assert all(r["guard_output"] is not None for r in classified)

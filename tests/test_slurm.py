@@ -40,6 +40,7 @@ from tests.slurm_cluster import (
     wait_for_job,
     wait_for_run_id,
 )
+from tests.workflow_rules import workflow_rules
 
 pytestmark = pytest.mark.slow
 slurm = pytest.mark.slurm
@@ -181,16 +182,29 @@ def test_default_dag_on_slurm_matches_local_run(interrupted_run, default_run):
         assert ours[-1]["step"] == local[-1]["step"], stage
 
 
+def logged_rules(log_text: str, kind: str) -> set[str]:
+    """Rules of the jobs Snakemake announced as `rule NAME:` (cluster jobs) or `localrule NAME:`."""
+    return set(re.findall(rf"^{kind} (\w+):", log_text, re.MULTILINE))
+
+
 @slurm
-def test_every_job_ran_on_slurm_once_at_a_time(interrupted_run):
-    """Every job Snakemake sent to the cluster is in Slurm's records and ended there, and no two jobs
-    for the same rule and wildcards ever ran at the same time (a rerun never raced an orphan)."""
+def test_non_local_jobs_ran_on_slurm_once_at_a_time(interrupted_run, default_run):
+    """The workflow's local rules (and target-only rules) ran on the submit host, every other rule of
+    the DAG as Slurm jobs; every job Snakemake sent to the cluster is in Slurm's records and ended
+    there, and no two jobs for the same rule and wildcards ever ran at the same time (a rerun never
+    raced an orphan)."""
     records = interrupted_run["jobs"]
     workdir = interrupted_run["workdir"]
     logs = "".join(p.read_text() for p in sorted(workdir.glob("run*.log")) + [workdir / "final.log"])
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", logs)
     assert sorted(map(int, submitted)) == [int(r["JobId"]) for r in records]
-    assert set(re.findall(r"^rule (\w+):", logs, re.MULTILINE)) == {rule_of(r) for r in records}
+    # The rules of the default DAG: every job of a local run is announced as a local one.
+    dag = logged_rules("".join(p.read_text() for p in (default_run / ".snakemake/log").glob("*.log")), "localrule")
+    rules = workflow_rules(workdir, "override.yaml")
+    on_host = {name for name in dag if rules[name]["local"] or not rules[name]["job"]}
+    assert {"table3", "table4", "run_summary"} <= on_host
+    assert logged_rules(logs, "localrule") == on_host
+    assert logged_rules(logs, "rule") == {rule_of(r) for r in records} == dag - on_host
     assert {r["JobState"] for r in records} <= {"COMPLETED", "CANCELLED"}, {r["JobId"]: r["JobState"] for r in records}
     by_key: dict[str, list[dict[str, str]]] = {}
     for r in records:

@@ -10,12 +10,12 @@ import pytest
 import yaml
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from amalia_wf.data.quality import LABELS
 from amalia_wf.data.minhash import BandFile, Clusters, SignatureWriter, Signer, band_pairs, cluster_pairs
+from amalia_wf.data.quality import LABELS
 from amalia_wf.data.split import TokenCounter, build_split, classify_shard, cross_key
 from amalia_wf.io import read_json, read_jsonl_gz, write_jsonl_gz
-from amalia_wf.tiny_models import build_tiny_quality_classifier
 from tests.conftest import REPO
+from tests.tiny_models import build_tiny_quality_classifier
 
 DATA = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["data"]
 BASE = (

@@ -10,7 +10,14 @@ import yaml
 from datatrove.data import Document
 from datatrove.utils.word_tokenizers import load_word_tokenizer
 
-from amalia_wf.data.text_filters import QUALITY_FILTERS, clean_lines, datatrove_filters, fast_words, gopher_repetition, word_splitter
+from amalia_wf.data.text_filters import (
+    QUALITY_FILTERS,
+    clean_lines,
+    datatrove_filters,
+    fast_words,
+    gopher_repetition,
+    word_splitter,
+)
 
 CFG = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())["data"]["filters"]
 VOCAB = (

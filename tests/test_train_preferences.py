@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, LlamaForCausalLM
 
+from amalia_wf.generation import GenerationSettings, HFGenerator
 from amalia_wf.train.models import init_tiny_llama
 from amalia_wf.train.preferences import (
-    HFGenerator,
     RewardScorer,
     best_worst_pairs,
+    generate,
     load_preference_dataset,
     main,
     reference_pairs,
@@ -132,22 +133,56 @@ def test_sample_prompts_is_deterministic_and_cuts_at_the_last_user_turn():
 # --------------------------------------------------------------------------- generation
 
 
+def sampling(max_new_tokens: int, top_p: float, n: int) -> GenerationSettings:
+    return GenerationSettings(
+        max_new_tokens=max_new_tokens, temperature=1.0, top_p=top_p, batch_size=2, seed=0, num_return_sequences=n
+    )
+
+
 def test_hf_generator_samples_n_reproducible_candidates(models):
     prompts = [c["messages"][:-1] for c in CHATS[:3]]
-    gen = HFGenerator(models["policy"], max_new_tokens=8, temperature=1.0, top_p=0.95, batch_size=2, seed=0)
-    cands = gen.generate(prompts, 3)
+    gen = HFGenerator(models["policy"], sampling(8, 0.95, 3))
+    cands = gen.generate(prompts)
     assert len(cands) == 3 and all(len(c) == 3 and all(isinstance(a, str) for a in c) for c in cands)
-    assert gen.generate(prompts, 3) == cands
-    assert HFGenerator(models["policy"], 8, 1.0, 0.95, 2, seed=0).generate(prompts, 3) == cands
+    assert gen.generate(prompts) == cands
+    assert HFGenerator(models["policy"], sampling(8, 0.95, 3)).generate(prompts) == cands
     assert len({a for c in cands for a in c}) > 1  # sampling, not one repeated answer
 
     # max_new_tokens checked exactly with 1: every answer is the text of one vocabulary entry (empty for a
     # special token). Re-encoding longer answers does not count tokens: a random model emits lone UTF-8
     # bytes, which decode to U+FFFD and re-encode as three.
     tok = AutoTokenizer.from_pretrained(models["policy"])
-    one = HFGenerator(models["policy"], 1, 1.0, 1.0, 2, seed=0).generate(prompts, 4)
+    one = HFGenerator(models["policy"], sampling(1, 1.0, 4)).generate(prompts)
     single_tokens = {tok.decode([i], skip_special_tokens=True) for i in range(len(tok))}
     assert all(a in single_tokens for c in one for a in c)
+
+
+def test_candidates_stop_at_every_eos_id_of_the_generation_config(models, tmp_path):
+    """A model may list several eos ids in its generation_config (Llama 3, Qwen): each one ends an answer.
+
+    The model is made sure of its next token (a large untied head makes sampling pick the argmax), and that
+    token is named as a second eos: every candidate must be that one token, not max_new_tokens of text.
+    """
+    tok = AutoTokenizer.from_pretrained(models["policy"])
+    config = AutoConfig.from_pretrained(models["policy"])
+    config.tie_word_embeddings = False
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(1000)
+    prompt = CHATS[0]["messages"][:-1]
+    text = tok.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
+    with torch.no_grad():
+        first = int(model(**tok(text, add_special_tokens=False, return_tensors="pt")).logits[0, -1].argmax())
+    assert first not in {tok.eos_token_id, tok.convert_tokens_to_ids("<|im_end|>")}  # else the test proves nothing
+    model.generation_config.eos_token_id = [tok.eos_token_id, first]
+    model.save_pretrained(tmp_path / "policy")
+    tok.save_pretrained(tmp_path / "policy")
+
+    cfg = {"n_prompts": 1, "n_candidates": 3, "max_new_tokens": 8, "temperature": 1.0, "top_p": 1.0, "batch_size": 2,
+           "seed": 0, "backend": "hf", "strategies": {"on_policy": True}}  # fmt: skip
+    [record] = generate(str(tmp_path / "policy"), [str(write_jsonl(tmp_path / "sft.jsonl", CHATS[:1]))], cfg)
+    assert record["candidates"] == [tok.decode([first], skip_special_tokens=True)] * 3
 
 
 # --------------------------------------------------------------------------- reward

@@ -93,8 +93,11 @@ def test_doc_key_orders_like_reading_order():
 
 
 def test_read_counts(tmp_path):
-    _, counts = read(write_warc(tmp_path / "a.warc.gz"))
-    assert counts == ReadCounts(records=6, responses=5, not_200=1, not_html=1, undecodable=0, corrupt=0)
+    path = write_warc(tmp_path / "a.warc.gz")
+    _, counts = read(path)
+    assert counts == ReadCounts(
+        files=1, bytes=path.stat().st_size, records=6, responses=5, not_200=1, not_html=1, undecodable=0, corrupt=0
+    )
 
 
 def test_counts_accumulate_over_files(tmp_path):
@@ -126,7 +129,7 @@ def test_truncated_in_middle_of_last_member_is_counted_corrupt(tmp_path, warc_by
     docs, counts = read(path)
     assert [d.url for d in docs] == [RECORDS[0][1], RECORDS[3][1]]
     assert counts.corrupt == 1
-    assert counts.corrupt_files == ["cut.warc.gz"]
+    assert [f["file"] for f in counts.faults] == [str(path)]
 
 
 def test_truncated_payload_of_last_member_is_not_yielded(tmp_path, warc_bytes):
@@ -136,7 +139,7 @@ def test_truncated_payload_of_last_member_is_not_yielded(tmp_path, warc_bytes):
     docs, counts = read(path)
     assert [d.html for d in docs] == [LATIN1_HTML, XHTML]
     assert counts.corrupt == 1
-    assert counts.corrupt_files == ["cut.warc.gz"]
+    assert [f["file"] for f in counts.faults] == [str(path)]
 
 
 def test_damaged_last_member_is_counted_corrupt_not_raised(tmp_path, warc_bytes):
@@ -149,7 +152,7 @@ def test_damaged_last_member_is_counted_corrupt_not_raised(tmp_path, warc_bytes)
     assert [d.url for d in docs] == [RECORDS[0][1], RECORDS[3][1]]
     assert [d.html for d in docs] == [LATIN1_HTML, XHTML]
     assert counts.corrupt == 1
-    assert counts.corrupt_files == ["damaged.warc.gz"]
+    assert [f["file"] for f in counts.faults] == [str(path)]
     assert counts.records == 5
 
 
@@ -202,7 +205,7 @@ def test_empty_file_is_unreadable(tmp_path):
 
 # --- ARC files ----------------------------------------------------------------------------------
 
-ARC_HTML = "<html><body><p>Olá, ação no arquivo de 2001!</p></body></html>".encode("utf-8")
+ARC_HTML = "<html><body><p>Olá, ação no arquivo de 2001!</p></body></html>".encode()
 ARC_URL = "http://www.exemplo.pt:80/index.html"
 
 

@@ -119,8 +119,9 @@ class ShardProcessor:
         sigs = SignatureWriter(self.signer)
 
         def kept() -> Iterator[dict[str, Any]]:
+            skip_unreadable = self.cfg["on_unreadable"] == "skip"
             for file_index, path in files:
-                for record in read_html_records(path, file_index, counts):
+                for record in read_html_records(path, file_index, counts, skip_unreadable):
                     for doc in self.documents(record, funnel, excluded, lang_hist):
                         doc["metadata"]["collection"] = collection
                         domains[self.domains(doc["metadata"]["url"]).top_domain_under_public_suffix or "?"] += 1

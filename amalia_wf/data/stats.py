@@ -13,7 +13,10 @@ from amalia_wf.data.shard import LANG_BINS
 from amalia_wf.figures import plt, write_csv, write_png
 from amalia_wf.io import read_json
 
-FUNNEL_COLUMNS = ["collection", "stage", "docs_in", "docs_out", "chars_in", "chars_out"]
+# Input files and bytes are counted on the first row (warc_read) only: what was read and what was skipped.
+FILE_COLUMNS = ["files_in", "files_skipped", "bytes_in", "bytes_skipped"]
+FUNNEL_COLUMNS = ["collection", "stage", *FILE_COLUMNS, "docs_in", "docs_out", "chars_in", "chars_out"]
+FAULT_COLUMNS = ["collection", "file", "size", "records_skipped", "bytes_skipped", "file_skipped", "reason"]
 
 
 def _funnel_rows(collection: str, funnel: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -35,13 +38,16 @@ def collect(shard_stats: Sequence[str], label_stats: Sequence[str], split_stats:
         read = s["read"]
         first_stage = s["funnel"]["stages"][0] if s["funnel"]["stages"] else {"docs_in": 0, "chars_in": 0}
         funnel.append(
-            {"collection": s["collection"], "stage": "warc_read", "docs_in": read["records"], "docs_out": first_stage["docs_in"],
+            {"collection": s["collection"], "stage": "warc_read",
+             "files_in": read["files"], "files_skipped": read["files_skipped"],
+             "bytes_in": read["bytes"], "bytes_skipped": read["bytes_skipped"],
+             "docs_in": read["records"] + read["corrupt"], "docs_out": first_stage["docs_in"],
              "chars_in": None, "chars_out": first_stage["chars_in"]}
         )
         for reason in ("not_200", "not_html", "undecodable", "corrupt"):
             if read[reason]:
                 reasons.append({"collection": s["collection"], "stage": "warc_read", "reason": reason, "docs": read[reason]})
-        corrupt += [{"collection": s["collection"], "file": f} for f in read["corrupt_files"]]
+        corrupt += [{"collection": s["collection"], **fault} for fault in read["faults"]]
         funnel += _funnel_rows(s["collection"], s["funnel"])
         reasons += _reason_rows(s["collection"], s["funnel"])
         for lang, counts in s["language_histogram"].items():
@@ -70,12 +76,13 @@ def _sum_by(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
 
 def write_outputs(collected: Mapping[str, Any], out: Mapping[str, str], top_domains: int = 25) -> None:
     funnel = _sum_by(collected["funnel"], ["collection", "stage"])
-    funnel["chars_in"] = funnel["chars_in"].astype("Int64")
+    for column in ("chars_in", *FILE_COLUMNS):
+        funnel[column] = funnel[column].astype("Int64")
     write_csv(funnel[FUNNEL_COLUMNS], out["funnel"])
     reasons = pd.DataFrame(collected["reasons"], columns=["collection", "stage", "reason", "docs"])
     write_csv(reasons.groupby(["collection", "stage", "reason"], sort=True).sum().reset_index(), out["reasons"])
     write_csv(pd.DataFrame(collected["tokens"], columns=["label", "documents", "characters", "tokens", "unit"]), out["tokens"])
-    write_csv(pd.DataFrame(collected["corrupt"], columns=["collection", "file"]), out["corrupt"])
+    write_csv(pd.DataFrame(collected["corrupt"], columns=FAULT_COLUMNS), out["corrupt"])
 
     fig, ax = plt.subplots(figsize=(7, 4))
     edges = [i / LANG_BINS for i in range(LANG_BINS)]

@@ -10,6 +10,7 @@ short and repetitive pages for the quality filters, and a truncated final record
 
 Everything is derived from (collection, file_index, seed) through explicit hashes, so
 the same arguments always give byte-identical files (Snakemake reruns, cache keys).
+The words, sentence templates, hosts and fixed page text are data, in synthetic_data/*.yaml.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ import struct
 import unicodedata
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from importlib import resources
 from io import BytesIO
 from pathlib import Path
-from typing import Callable, Union
 
+import yaml
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -77,7 +80,7 @@ ADULT_DOMAIN = "livejasmin.com"
 _CROSS_DUP_SEED = 20240229
 
 _HTML_UTF8 = "text/html; charset=utf-8"
-_BASE_DATE = datetime(2023, 3, 1, 9, 0, 0, tzinfo=timezone.utc)
+_BASE_DATE = datetime(2023, 3, 1, 9, 0, 0, tzinfo=UTC)
 
 # --------------------------------------------------------------------------- seeding
 
@@ -154,7 +157,7 @@ class _Person:
         return self.name
 
 
-_Value = Union[str, _NP, _Person]
+_Value = str | _NP | _Person
 _Provider = dict[str, Callable[[random.Random], _Value]]
 _SLOT = re.compile(r"\{([a-z_]+?)(\d*)(?:\.([a-z]+))?\}")
 
@@ -191,19 +194,6 @@ def _choice(options: list) -> Callable[[random.Random], _Value]:
     return lambda rng: rng.choice(options)
 
 
-def _nps(spec: str) -> list[_NP]:
-    # "o mercado municipal; a biblioteca" -> NPs; a leading "-" means no article.
-    out = []
-    for item in spec.split(";"):
-        item = item.strip()
-        if item.startswith("-"):
-            out.append(_NP("", item[1:].strip()))
-        else:
-            art, _, text = item.partition(" ")
-            out.append(_NP(art, text))
-    return out
-
-
 def _weighted_order(rng: random.Random, items: list, weights: list[float]) -> list:
     # Efraimidis-Spirakis: sampling without replacement so a page never repeats a
     # template (repeated templates would trip the Gopher duplicate n-gram filters).
@@ -212,144 +202,72 @@ def _weighted_order(rng: random.Random, items: list, weights: list[float]) -> li
     return [items[i] for _, i in keyed]
 
 
-# --------------------------------------------------------------------------- pt-PT vocabulary
+# --------------------------------------------------------------------------- data files
+# Word lists, sentence banks, hosts and page text live in synthetic_data/*.yaml (package
+# data), read once at import; this module only assembles them into pages.
 
-_PT_CITIES = _nps(
-    "-Lisboa; o Porto; -Coimbra; -Braga; -Aveiro; -Évora; -Faro; -Viseu; -Leiria; -Setúbal; "
-    "-Guimarães; -Bragança; -Viana do Castelo; -Castelo Branco; -Portalegre; -Beja; -Santarém; "
-    "-Tomar; -Lamego; -Chaves; a Covilhã; a Figueira da Foz; a Póvoa de Varzim; -Vila Real; "
-    "-Peniche; a Nazaré; -Óbidos; -Amarante; -Barcelos; -Mirandela; -Elvas; -Estremoz; -Tavira; "
-    "-Lagos; -Portimão; -Sines; -Ovar; -Ílhavo; o Funchal; -Ponta Delgada; -Angra do Heroísmo; "
-    "-Montemor-o-Novo; -Seia; a Guarda; -Penafiel; -Valença; -Ponte de Lima; -Mértola; -Silves; "
-    "-Loulé; -Olhão; -Almada; -Sintra; -Cascais; -Oeiras; -Matosinhos; -Vila Nova de Gaia; "
-    "-Arcos de Valdevez; -Fafe; -Moura; -Serpa; -Alcobaça; -Torres Vedras; -Abrantes; -Pombal"
-)
-_PT_FIRST_M = (
-    "João Rui Nuno Tiago Miguel Pedro Duarte Afonso Gonçalo Henrique Vasco Tomás Diogo Bernardo "
-    "Rodrigo Francisco António Manuel José Joaquim Sérgio Hugo Filipe Fernando Luís Paulo Jorge "
-    "Carlos Ricardo André Simão Martim Lourenço Salvador Gaspar"
-).split()
-_PT_FIRST_F = (
-    "Maria Ana Inês Beatriz Leonor Matilde Carolina Mariana Joana Catarina Sofia Rita Teresa "
-    "Filipa Margarida Marta Sara Helena Isabel Patrícia Cláudia Susana Raquel Lúcia Graça Fátima "
-    "Rosa Madalena Constança Benedita Luísa Irene Alice Francisca Madalena"
-).split()
-_PT_SURNAMES = (
-    "Silva Santos Ferreira Pereira Oliveira Costa Rodrigues Martins Jesus Sousa Fernandes Gonçalves "
-    "Gomes Lopes Marques Alves Almeida Ribeiro Pinto Carvalho Teixeira Moreira Correia Mendes Nunes "
-    "Soares Vieira Monteiro Cardoso Rocha Neves Coelho Cruz Cunha Pires Ramos Reis Simões Antunes "
-    "Matos Fonseca Machado Araújo Barbosa Tavares Lourenço Castro Figueiredo Azevedo Freitas "
-    "Magalhães Sequeira Brandão Quintela Valente Calado Amaral Veloso Sampaio Louro Barros"
-).split()
-_PT_CARGOS: list[tuple[str, str]] = [
-    ("engenheiro civil", "engenheira civil"),
-    ("professor de História", "professora de História"),
-    ("enfermeiro no hospital distrital", "enfermeira no hospital distrital"),
-    ("presidente da junta de freguesia", "presidente da junta de freguesia"),
-    ("motorista de autocarro", "motorista de autocarro"),
-    ("revisor da CP", "revisora da CP"),
-    ("agricultor", "agricultora"),
-    ("comerciante no centro histórico", "comerciante no centro histórico"),
-    ("investigador da Universidade de Coimbra", "investigadora da Universidade de Coimbra"),
-    ("treinador da equipa local", "treinadora da equipa local"),
-    ("médico de família", "médica de família"),
-    ("arquiteto", "arquiteta"),
-    ("chefe de cozinha", "chefe de cozinha"),
-    ("bibliotecário", "bibliotecária"),
-    ("pescador", "pescadora"),
-    ("vereador da cultura", "vereadora da cultura"),
-    ("técnico de informática", "técnica de informática"),
-    ("dono de uma pastelaria", "dona de uma pastelaria"),
-    ("reformado da função pública", "reformada da função pública"),
-    ("estudante de Medicina", "estudante de Medicina"),
-    ("jornalista", "jornalista"),
-    ("economista", "economista"),
-    ("guia turístico", "guia turística"),
-    ("bombeiro voluntário", "bombeira voluntária"),
-    ("farmacêutico", "farmacêutica"),
-    ("padeiro", "padeira"),
-    ("viticultor no Douro", "viticultora no Douro"),
-    ("historiador", "historiadora"),
-    ("diretor do agrupamento de escolas", "diretora do agrupamento de escolas"),
-    ("dirigente associativo", "dirigente associativa"),
-]
-_PT_PLACES = _nps(
-    "o mercado municipal; a biblioteca municipal; o centro de saúde; a escola secundária; "
-    "o pavilhão desportivo; a estação de comboios; o terminal rodoviário; a praça central; "
-    "o jardim público; o museu da cidade; a junta de freguesia; o cineteatro; a feira semanal; "
-    "o parque de campismo; a piscina municipal; o porto de pesca; a zona ribeirinha; "
-    "o largo da igreja; o centro histórico; a associação recreativa; o quartel dos bombeiros; "
-    "a marginal; o miradouro; a antiga fábrica de conservas; o coreto; o lar de idosos; "
-    "a universidade sénior; o posto de turismo; a adega cooperativa; o mosteiro; o castelo; "
-    "a ponte romana; o antigo matadouro; a casa da cultura; o estádio municipal"
-)
-_PT_FOODS = _nps(
-    "o bacalhau com natas; o caldo verde; os pastéis de nata; o arroz de pato; a francesinha; "
-    "as sardinhas assadas; o polvo à lagareiro; o cozido à portuguesa; a açorda alentejana; "
-    "as bifanas; o queijo da serra; o pão com chouriço; o leitão da Bairrada; "
-    "as papas de sarrabulho; os ovos moles; a alheira de Mirandela; o arroz de marisco; "
-    "a feijoada à transmontana; os caracóis; as tripas à moda do Porto; o bolo do caco; "
-    "as queijadas de Sintra; as amêijoas à Bulhão Pato; a sopa da pedra; o cabrito assado; "
-    "o ensopado de borrego; as migas alentejanas; o arroz doce; a sericaia; o pão de ló"
-)
-_PT_ORGS = _nps(
-    "a Câmara Municipal; a Infraestruturas de Portugal; a CP; o Instituto Português do Mar e da Atmosfera; "
-    "a Direção-Geral da Saúde; o Ministério da Educação; a associação de moradores; "
-    "a Universidade do Minho; a Universidade de Évora; o Instituto Politécnico de Leiria; "
-    "a Proteção Civil; a GNR; o Turismo de Portugal; a Agência Portuguesa do Ambiente; "
-    "a comissão de festas; a cooperativa agrícola; o agrupamento de escolas; o Instituto Nacional de Estatística; "
-    "a comunidade intermunicipal; a associação comercial; o centro de emprego; a Ordem dos Enfermeiros"
-)
-_PT_ASSUNTOS = _nps(
-    "a requalificação da marginal; o novo horário dos autocarros; a falta de médicos de família; "
-    "o preço da habitação; a seca no Alentejo; a reabertura da linha do Douro; "
-    "a construção do novo hospital; o festival de verão; a recolha seletiva do lixo; "
-    "a obra na ponte velha; a ciclovia junto ao rio; o encerramento da agência bancária; "
-    "a chegada da fibra ótica às aldeias; a época de incêndios; o regresso às aulas; "
-    "a vindima deste ano; a apanha da azeitona; a subida do preço dos combustíveis; "
-    "a falta de professores; a nova lei das rendas; o campeonato distrital; a feira do livro; "
-    "o alojamento local no centro histórico; o atraso crónico dos comboios suburbanos; "
-    "o fecho da maternidade; a construção da variante; o parque de estacionamento subterrâneo; "
-    "a mudança do mercado para a periferia; o orçamento participativo; a nova creche municipal"
-)
-_PT_RIOS = (
-    "Tejo Douro Mondego Minho Lima Cávado Vouga Guadiana Sado Zêzere Tâmega Côa Paiva Ave Lis "
-    "Tua Sabor Mira Arade Nabão Sorraia Alva Dão Ceira"
-).split()
-_PT_SERRAS = _nps(
-    "a serra da Estrela; a serra do Marão; a serra da Lousã; a serra do Caramulo; "
-    "a serra de Monchique; a serra da Arrábida; a serra do Gerês; a serra de Sintra; "
-    "a serra do Açor; a serra da Gardunha; a serra de São Mamede; a serra do Alvão; "
-    "a serra de Montemuro; a serra da Freita; a serra de Aire"
-)
-_PT_QUANDO = [
-    "no ano passado", "na semana passada", "no último fim de semana", "há poucos dias",
-    "no início do mês", "durante o verão", "no inverno passado", "em plena época de férias",
-    "ontem à tarde", "na passada quinta-feira", "há cerca de um mês", "no final de março",
-    "logo a seguir à Páscoa", "pouco antes do Natal", "na primeira semana de setembro",
-    "ao longo da primavera", "nos últimos meses", "desde o início do ano",
-]
-_PT_MESES = "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro".split()
-_PT_DIAS = _nps(
-    "a segunda-feira; a terça-feira; a quarta-feira; a quinta-feira; a sexta-feira; o sábado; o domingo"
-)
-_PT_DIAS_PL = [
-    "às segundas-feiras", "às terças-feiras", "às quartas-feiras", "às quintas-feiras",
-    "às sextas-feiras", "aos sábados", "aos domingos", "ao fim de semana", "duas vezes por semana",
-]
-_PT_PAISES = ["a Suíça", "França", "o Luxemburgo", "a Alemanha", "Inglaterra", "o Canadá", "Andorra", "a Bélgica"]
-_PT_DISCIPLINAS = "Matemática Português Físico-Química Inglês História Geografia Biologia Filosofia Informática".split()
-_PT_CURSOS = [
-    "Enfermagem Veterinária", "Energias Renováveis", "Turismo Rural", "Engenharia Alimentar",
-    "Gestão Hoteleira", "Design de Equipamento", "Viticultura e Enologia", "Programação Web",
-]
+
+def _load(name: str) -> dict:
+    data = resources.files(__package__).joinpath("synthetic_data", f"{name}.yaml")
+    return yaml.safe_load(data.read_text(encoding="utf-8"))
+
+
+_ARTICLES = frozenset(art for _, art in _CONTRACTIONS)
+
+
+def _np(phrase: str) -> _NP:
+    # "o Porto" -> article "o"; "Lisboa" has none (the data files write a phrase's article first, if any).
+    art, _, text = phrase.partition(" ")
+    return _NP(art, text) if art in _ARTICLES and text else _NP("", phrase)
+
+
+def _number(lo: int, hi: int, decimal: bool = False) -> Callable[[random.Random], str]:
+    if decimal:
+        return lambda rng: f"{rng.randint(lo, hi)},{rng.randint(1, 9)}"
+    return lambda rng: str(rng.randint(lo, hi))
+
+
+def _slot_fillers(spec: dict) -> _Provider:
+    """The slots a data file declares: words or noun phrases to choose from, [lo, hi] integers, and decimals
+    (an integer in [lo, hi] and one decimal digit)."""
+    fillers: _Provider = {slot: _choice(words) for slot, words in spec.get("words", {}).items()}
+    fillers |= {slot: _choice([_np(p) for p in phrases]) for slot, phrases in spec.get("noun_phrases", {}).items()}
+    fillers |= {slot: _number(lo, hi) for slot, (lo, hi) in spec.get("integers", {}).items()}
+    fillers |= {slot: _number(lo, hi, decimal=True) for slot, (lo, hi) in spec.get("decimals", {}).items()}
+    return fillers
+
+
+@dataclass(frozen=True)
+class _Language:
+    """A language of the non-pt-PT pages (and pt-BR): its sentence bank, slots and hosts."""
+
+    lang: str  # the html lang attribute
+    title: str
+    hosts: list[str]
+    sentences: list[str]
+    slots: _Provider
+
+
+_PT = _load("pt_pt")
+_PT_SLOTS = _slot_fillers(_PT)
+_PT_CITIES = [_np(p) for p in _PT["cities"]]
+_PT_SENTENCES: dict[str, list[str]] = _PT["sentences"]  # topic -> templates
+_PT_TITLES: list[str] = _PT["titles"]
+_SITES = _load("sites")
+_PT_SITES: list[tuple[str, str]] = [(host, name) for host, name in _SITES["pt_sites"]]
+_PT_SECTIONS: list[str] = _SITES["sections"]
+_LANGS: dict[str, _Language] = {
+    kind: _Language(spec["lang"], spec["title"], spec["hosts"], spec["sentences"], _slot_fillers(spec))
+    for kind, spec in _load("foreign").items()
+}
+_PAGE_TEXT = _load("page_text")
 
 
 def _pt_person(rng: random.Random) -> _Person:
     female = rng.random() < 0.5
-    first = rng.choice(_PT_FIRST_F if female else _PT_FIRST_M)
-    name = f"{first} {rng.choice(_PT_SURNAMES)}"
-    cargo = rng.choice(_PT_CARGOS)[1 if female else 0]
+    first = rng.choice(_PT["first_names"]["female" if female else "male"])
+    name = f"{first} {rng.choice(_PT['surnames'])}"
+    cargo = rng.choice(_PT["cargos"])[1 if female else 0]
     return _Person(name, female, cargo)
 
 
@@ -362,265 +280,18 @@ def _pt_provider(page_city: _NP, page_person: _Person) -> _Provider:
     def person(rng: random.Random) -> _Value:
         return page_person if rng.random() < 0.5 else _pt_person(rng)
 
-    def dec(lo: int, hi: int) -> Callable[[random.Random], str]:
-        return lambda rng: f"{rng.randint(lo, hi)},{rng.randint(1, 9)}"
-
-    def num(lo: int, hi: int) -> Callable[[random.Random], str]:
-        return lambda rng: str(rng.randint(lo, hi))
+    def clock(lo: int, hi: int) -> Callable[[random.Random], str]:
+        return lambda rng: f"{rng.randint(lo, hi)}h{rng.choice(['00', '15', '30', '45'])}"
 
     return {
+        **_PT_SLOTS,
         "city": city,
         "p": person,
-        "place": _choice(_PT_PLACES),
-        "food": _choice(_PT_FOODS),
-        "org": _choice(_PT_ORGS),
-        "assunto": _choice(_PT_ASSUNTOS),
-        "rio": _choice(_PT_RIOS),
-        "serra": _choice(_PT_SERRAS),
-        "quando": _choice(_PT_QUANDO),
-        "mes": _choice(_PT_MESES),
-        "dia": _choice(_PT_DIAS),
-        "dias": _choice(_PT_DIAS_PL),
-        "pais": _choice(_PT_PAISES),
-        "disciplina": _choice(_PT_DISCIPLINAS),
-        "curso": _choice(_PT_CURSOS),
-        "santo": _choice(["Santo António", "São João", "São Pedro"]),
-        "data": lambda rng: f"{rng.randint(1, 28)} de {rng.choice(_PT_MESES)}",
-        "hora": lambda rng: f"{rng.randint(6, 11)}h{rng.choice(['00', '15', '30', '45'])}",
-        "horatarde": lambda rng: f"{rng.randint(17, 22)}h{rng.choice(['00', '15', '30', '45'])}",
-        "n": num(3, 29),
-        "nn": num(40, 2500),
-        "pct": num(4, 85),
-        "pctd": dec(3, 14),
-        "ano": num(1890, 2005),
-        "anorec": num(2010, 2023),
-        "anofut": num(2025, 2030),
-        "eur": num(20, 900),
+        "data": lambda rng: f"{rng.randint(1, 28)} de {rng.choice(_PT['words']['mes'])}",
+        "hora": clock(6, 11),
+        "horatarde": clock(17, 22),
         "eurc": lambda rng: f"{rng.randint(1, 3)},{rng.choice(['10', '20', '35', '50', '80', '95'])}",
-        "milhoes": dec(1, 40),
-        "km": num(3, 42),
-        "golo": num(0, 6),
-        "ord": num(2, 12),
-        "temp": num(38, 45),
-        "idade": _choice(["65", "70", "75", "80"]),
-        "decada": _choice(["cinquenta", "sessenta", "setenta", "oitenta"]),
-        "d": num(1, 28),
-        "anoesc": num(5, 12),
     }
-
-
-# Sentence bank, grouped by topic; a page favours two topics. Slots occur every few
-# words so that two pages share few word 5-grams even when they reuse a template.
-_PT_SENTENCES: dict[str, list[str]] = {
-    "transportes": [
-        "{quando}, o autocarro que liga {city} {city2.a} passou a ter apenas {n} ligações diárias, o que obriga muitos utentes a esperar mais de uma hora na paragem.",
-        "{p}, {p.cargo}, contou-nos que apanha o comboio das {hora} todos os dias e que raramente chega a horas ao trabalho {city.em}.",
-        "Segundo {org}, as obras na linha férrea {city.de} deverão estar concluídas até ao final de {mes}, mas ninguém na vila acredita nesse prazo.",
-        "Os passageiros {city.de} estão a queixar-se da falta de informação nas estações, sobretudo quando os comboios são suprimidos sem aviso.",
-        "A nova carreira de autocarro vai servir {n} freguesias do concelho e terá uma paragem junto {place.a}.",
-        "Quem chega {city.a} de comboio encontra {place} a poucos minutos a pé, numa rua onde quase todas as lojas abriram nos últimos {n} anos.",
-        "{p} deixou o carro em casa há {n} meses e desde então faz o percurso até {place.a} de bicicleta, mesmo nos dias de chuva.",
-        "A autarquia garante que o passe mensal vai manter o preço de {eur} euros, apesar do aumento dos custos de exploração.",
-        "No terminal rodoviário {city.de}, os horários afixados em papel continuam a ser mais fiáveis do que a aplicação para o telemóvel.",
-        "Os motoristas da empresa de transportes marcaram uma greve para {dia.bare}, {data}, e pedem aumentos salariais de {pct} por cento.",
-        "O elétrico que sobe a colina {city.de} voltou a circular depois de {n} semanas parado por causa de uma avaria nos carris.",
-    ],
-    "tecnologia": [
-        "{p} passa grande parte do dia ao telemóvel a responder a mensagens de clientes, porque a loja {city.de} começou a vender pela internet em {anorec}.",
-        "A rede móvel ainda falha em várias aldeias do concelho, e há quem tenha de subir {place.a} para conseguir fazer uma chamada.",
-        "Segundo {org}, mais de {pct} por cento dos alunos já entrega os trabalhos de casa através de uma plataforma digital.",
-        "A empresa, criada por {n} antigos colegas de curso, desenvolve programas informáticos para a gestão de explorações agrícolas {city.em}.",
-        "{p} explicou-nos que o novo sistema de marcações online reduziu as filas à porta {place.de}, sobretudo às segundas-feiras.",
-        "Ainda há muitos idosos que não sabem utilizar o multibanco nem o telemóvel, e a junta organizou aulas gratuitas {dias}.",
-        "O ecrã do computador {place.de} está avariado há {n} semanas e os utilizadores continuam à espera de uma solução.",
-        "A fibra ótica chegou finalmente {city.a} no início de {mes}, depois de anos de promessas por parte das operadoras.",
-        "Os técnicos estiveram a testar a nova aplicação durante {n} dias antes de a disponibilizarem ao público.",
-        "{p} disse-lhe que não percebia porque é que o portátil novo demorava tanto a ligar-se à rede da escola.",
-        "Um grupo de estudantes {city.de} criou um robô que separa o lixo reciclável e vai apresentá-lo numa feira de ciência em {mes}.",
-    ],
-    "desporto": [
-        "A equipa de futsal {city.de} venceu o jogo de sábado por {golo} a {golo2} e está agora a {n} pontos do primeiro lugar.",
-        "{p}, {p.cargo}, treina os miúdos da formação {dias} e garante que o mais importante é que se divirtam.",
-        "O campo de futebol {city.de} vai receber relva sintética, num investimento de {eur} mil euros aprovado pela assembleia municipal.",
-        "Os adeptos {city.de} encheram as bancadas {place.de} e aplaudiram a equipa durante vários minutos no final do encontro.",
-        "Depois de {n} anos longe dos relvados, {p} regressou à equipa técnica e diz que nunca teve tanta vontade de trabalhar.",
-        "A corrida solidária juntou cerca de {nn} participantes, que percorreram {km} quilómetros entre {place} e {place2}.",
-        "O clube está a preparar uma candidatura a fundos europeus para renovar os balneários, que não são remodelados desde {ano}.",
-        "A volta regional em bicicleta passa este ano {serra.por}, com uma subida final de {km} quilómetros.",
-        "Os jogadores treinaram à porta fechada durante a semana e o treinador recusou fazer comentários aos jornalistas {city.de}.",
-        "A federação confirmou que {city} vai receber a final do campeonato nacional de juniores em {mes}.",
-        "A equipa feminina de andebol {city.de} subiu ao {ord}.º lugar da tabela e joga {dia.em} fora de casa.",
-    ],
-    "gastronomia": [
-        "Ao domingo, a família reúne-se à mesa para comer {food}, uma tradição que {p} herdou da avó.",
-        "No restaurante {city.de}, o prato mais pedido continua a ser {food}, servido com vinho da casa e pão caseiro.",
-        "{p} acorda às cinco da manhã para preparar o pão que vende ao pequeno-almoço aos trabalhadores {place.de}.",
-        "A feira gastronómica recebeu {nn} visitantes em três dias, e houve quem fizesse mais de {km} quilómetros para provar {food}.",
-        "O chefe explicou que o segredo {food.de} está no azeite, que vem de um lagar a poucos quilómetros {city.de}.",
-        "Os preços do peixe na lota subiram {pct} por cento desde {mes}, o que está a preocupar os donos dos restaurantes da zona.",
-        "Na pastelaria da esquina, o galão e a torrada continuam a custar menos de {eurc} euros, um preço cada vez mais raro.",
-        "{p} aprendeu a fazer {food} com a mãe e hoje ensina a receita num curso que organiza {dias}.",
-        "A câmara quer candidatar {food} a património gastronómico, à semelhança do que fizeram outros concelhos da região.",
-        "Há quem diga que o sabor {food.de} é melhor no inverno, quando o frio aperta e as lareiras estão acesas {city.em}.",
-        "Ao balcão da tasca, {p} serve {food} desde {ano} e recusa-se a mudar a receita original.",
-    ],
-    "cultura": [
-        "O festival de música {city.de} regressa em {mes} com {n} concertos gratuitos espalhados pelas praças da cidade.",
-        "{p}, {p.cargo}, está a escrever um livro sobre a história {place.de} e já reuniu mais de {nn} fotografias antigas.",
-        "A exposição, patente {place.em} até ao final de {mes}, reúne obras de {n} artistas da região.",
-        "A biblioteca {city.de} vai alargar o horário de funcionamento {dias}, atendendo aos pedidos dos leitores mais jovens.",
-        "O grupo de teatro amador ensaia há {n} meses uma peça escrita por um antigo professor de {disciplina}.",
-        "{quando}, o cineteatro {city.de} recebeu uma sessão especial dedicada ao cinema português, com a presença de vários realizadores.",
-        "As marchas populares voltam a sair à rua na noite de {santo}, e {p} já está a coser os arcos da sua freguesia.",
-        "O rancho folclórico {city.de} celebra este ano {n} anos de existência e prepara um espetáculo com trajes recuperados.",
-        "Segundo {p}, a igreja matriz precisa de obras urgentes no telhado, que está a deixar entrar água há {n} invernos.",
-        "Na feira do livro deste ano, os autores locais terão um espaço próprio junto {place.a}, com sessões de autógrafos {dias}.",
-        "A banda filarmónica, fundada em {ano}, ensaia {dias} {place.em} e conta hoje com {n} músicos.",
-    ],
-    "economia": [
-        "O desemprego no concelho desceu para {pctd} por cento, mas muitos jovens continuam a emigrar à procura de melhores salários.",
-        "{p} abriu uma loja de bicicletas {city.em} em {anorec} e diz que o negócio cresceu sobretudo depois da pandemia.",
-        "As rendas das casas {city.em} aumentaram {pct} por cento nos últimos dois anos, segundo dados {org.de}.",
-        "A fábrica de calçado, que emprega {nn} pessoas, vai investir {milhoes} milhões de euros numa nova linha de produção.",
-        "Os comerciantes {place.de} estão a queixar-se da falta de estacionamento e da concorrência das grandes superfícies.",
-        "{org} anunciou um programa de apoio às pequenas empresas {city.de}, com candidaturas abertas até {data}.",
-        "Muitos agricultores da região estão a apostar no mirtilo e no abacate, culturas que rendem mais por hectare do que a vinha.",
-        "O preço do cabaz de compras subiu pelo {ord}.º mês consecutivo, o que está a pesar no orçamento das famílias {city.de}.",
-        "Segundo {p}, {p.cargo}, a falta de trabalhadores qualificados é hoje o maior problema das empresas da região.",
-        "O mercado {city.de} reabriu depois de {n} meses de obras e tem agora {nn} bancas, das quais metade ainda estão por ocupar.",
-        "A cooperativa vendeu {nn} toneladas de azeite no ano passado, quase tudo para o Brasil e para Angola.",
-    ],
-    "ambiente": [
-        "A seca deste ano obrigou os agricultores {city.de} a regar durante a noite para aproveitar ao máximo a pouca água disponível.",
-        "{org} emitiu um aviso amarelo para o distrito {city.de} devido ao calor, com temperaturas que podem chegar aos {temp} graus.",
-        "Os voluntários recolheram mais de {nn} quilos de lixo nas margens do rio {rio} durante a manhã de {dia.bare}.",
-        "{p} plantou {nn} sobreiros num terreno que ardeu em {anorec} e espera ver a floresta recuperada daqui a vinte anos.",
-        "A praia fluvial {city.de} voltou a receber a bandeira azul, depois de as análises à água do {rio} terem dado bons resultados.",
-        "Os ninhos de cegonha no campanário da igreja {city.de} são uma das imagens mais fotografadas pelos turistas.",
-        "A recolha seletiva de resíduos orgânicos chegou a {n} freguesias e a autarquia quer alargá-la a todo o concelho até {anofut}.",
-        "{quando}, choveu mais em duas horas do que em todo o mês de {mes} do ano passado, e várias ruas {city.de} ficaram inundadas.",
-        "Os pescadores {city.de} dizem que há cada vez menos sardinha junto à costa e culpam o aquecimento das águas do mar.",
-        "A ciclovia junto ao rio {rio} vai ser prolongada em {km} quilómetros, ligando o centro {city.de} às praias.",
-        "Os sapadores florestais estão a limpar os caminhos {serra.de} antes do início da época de incêndios.",
-    ],
-    "educacao": [
-        "A escola secundária {city.de} tem {nn} alunos inscritos este ano, mais {n} do que no ano letivo anterior.",
-        "{p}, {p.cargo}, lamenta que ainda haja turmas sem professor de {disciplina} a meio do período.",
-        "Os alunos do {anoesc}.º ano estiveram a plantar árvores no recreio como parte de um projeto sobre alterações climáticas.",
-        "Os exames nacionais de {disciplina} correram melhor do que o esperado, segundo a direção do agrupamento {city.de}.",
-        "A cantina da escola passou a servir refeições com produtos locais, comprados diretamente aos agricultores {city.de}.",
-        "{quando}, a associação de pais organizou uma recolha de manuais escolares usados que foram depois oferecidos às famílias.",
-        "Muitos estudantes deslocados estão a ter dificuldade em encontrar quarto {city.em} por menos de {eur} euros por mês.",
-        "O politécnico abriu um novo curso de {curso} que, segundo {p}, responde às necessidades das empresas da região.",
-        "As aulas de natação para os alunos do primeiro ciclo decorrem {dias} na piscina {city.de}.",
-        "A professora pediu-lhes que escrevessem uma redação sobre {assunto}, e os textos surpreenderam toda a gente.",
-        "{p} dá explicações de {disciplina} na sala de estar e diz que nunca teve tantos alunos como este ano.",
-    ],
-    "saude": [
-        "O centro de saúde {city.de} tem {nn} utentes sem médico de família, segundo os números mais recentes.",
-        "{p}, {p.cargo}, explica que as urgências estão a receber muitos casos de gripe desde o início de {mes}.",
-        "A farmácia da aldeia passou a fazer entregas ao domicílio aos utentes com mais de {idade} anos.",
-        "A unidade móvel de saúde percorre {n} aldeias do concelho e faz rastreios gratuitos à tensão arterial e à diabetes.",
-        "Os enfermeiros do hospital {city.de} estão a trabalhar horas extraordinárias para compensar a falta de pessoal.",
-        "A campanha de vacinação arrancou {dia.em} e decorre até {data} em todos os centros de saúde do distrito.",
-        "{quando}, o hospital {city.de} inaugurou um novo serviço de pediatria, com {n} camas e uma sala de brincar para as crianças.",
-        "Segundo {org}, o número de consultas por telefone duplicou nos últimos {n} anos.",
-        "{p} faz caminhadas de {km} quilómetros todas as manhãs por recomendação do médico de família.",
-        "A associação de dadores de sangue organiza uma recolha {place.em} no próximo dia {d}.",
-        "A nova unidade de cuidados continuados {city.de} abriu com {n} camas, mas já tem uma lista de espera de vários meses.",
-    ],
-    "turismo": [
-        "No verão, a população {city.de} quase duplica com a chegada de turistas e de emigrantes que vêm passar as férias à terra.",
-        "O posto de turismo {city.de} recebeu {nn} visitantes em {mes}, a maioria vindos de Espanha, França e Alemanha.",
-        "{p} transformou a antiga casa dos avós num alojamento local com {n} quartos e vista para {serra}.",
-        "Os percursos pedestres {serra.de} estão a atrair cada vez mais caminhantes, sobretudo na primavera e no outono.",
-        "O miradouro, recuperado em {anorec}, tornou-se um dos locais preferidos para ver o pôr do sol sobre o rio {rio}.",
-        "A autarquia {city.de} quer limitar o número de autocarros de turismo no centro histórico durante os meses de verão.",
-        "Os barcos que fazem o passeio pelo rio {rio} partem do cais de hora a hora entre as {hora} e as {horatarde}.",
-        "{quando}, vários hotéis da região registaram uma taxa de ocupação superior a {pct} por cento.",
-        "O castelo {city.de}, classificado como monumento nacional, pode ser visitado gratuitamente ao primeiro domingo de cada mês.",
-        "Quem visita {city} não deve partir sem provar {food} numa das tascas junto {place.a}.",
-        "Um casal de {pais} comprou uma quinta abandonada perto {city.de} e está a recuperá-la para receber hóspedes.",
-    ],
-    "sociedade": [
-        "O presidente da câmara garantiu, na reunião de {dia.bare}, que {assunto} vai avançar ainda este ano.",
-        "Os moradores {city.de} estão a recolher assinaturas contra {assunto} e já juntaram mais de {nn} nomes.",
-        "{p} disse-lhe que {assunto} era um tema antigo, discutido há mais de {n} anos nas reuniões da junta.",
-        "Na assembleia municipal {city.de}, a oposição acusou o executivo de ter esquecido as freguesias mais afastadas do centro.",
-        "A junta de freguesia vai gastar {eur} mil euros na reparação dos caminhos rurais danificados pelas chuvas de {mes}.",
-        "Segundo {p}, {p.cargo}, o problema {assunto.de} só se resolve com mais investimento do Estado.",
-        "Os bombeiros voluntários {city.de} receberam uma nova ambulância, oferecida por uma empresa da região.",
-        "A população idosa representa já {pct} por cento dos habitantes {city.de}, um dos valores mais altos do país.",
-        "{quando}, a GNR reforçou o patrulhamento nas aldeias {city.de} depois de uma série de furtos em casas desabitadas.",
-        "O debate sobre {assunto} encheu o salão nobre {place.de}, e houve quem tivesse de assistir de pé.",
-        "A associação de moradores pede há {n} anos um parque infantil para o bairro, mas o projeto continua na gaveta.",
-    ],
-    "quotidiano": [
-        "{p} estava a ler o jornal no café quando o vizinho lhe perguntou se já tinha ouvido falar {assunto.de}.",
-        "Ao fim da tarde, os mais velhos juntam-se no banco {place.de} a conversar sobre o tempo e sobre o futebol.",
-        "{p} costuma dizer que {city} mudou muito desde a sua infância, mas que as pessoas continuam iguais.",
-        "Perguntámos-lhe o que pensava {assunto.de} e a resposta foi rápida: é uma boa notícia, mas chega tarde.",
-        "A neta ligou-lhe pelo telemóvel a meio da manhã para saber se precisava de alguma coisa da farmácia {city.de}.",
-        "Nas ruas estreitas {city.de}, o cheiro a castanhas assadas anuncia a chegada do outono.",
-        "{p} não esconde a emoção quando fala do pai, que trabalhou {n} anos na antiga fábrica de conservas.",
-        "Durante a conversa, que durou mais de uma hora, {p} mostrou-nos fotografias {place.de} nos anos {decada}.",
-        "O vizinho do lado está a pintar a fachada da casa com as cores originais, um azul que já quase ninguém usa {city.em}.",
-        "Os filhos de {p} emigraram para {pais} e só voltam a casa no Natal e em agosto.",
-        "Ficámos a saber que a padaria {city.de} vai fechar no fim de {mes}, depois de {n} anos de atividade.",
-        "Quando lhe perguntámos se pensava sair {city.de}, {p} riu-se e disse-nos que dali só sai para o cemitério.",
-        "Todas as manhãs, {p} apanha o autocarro das {hora} para ir tomar o pequeno-almoço com a irmã, que vive do outro lado do rio.",
-        "No adro da igreja, as crianças estavam a jogar à bola enquanto os pais conversavam à sombra das árvores.",
-    ],
-}
-
-_PT_TITLES = [
-    "{city}: {assunto} preocupa moradores",
-    "{assunto} avança {city.em} ainda este ano",
-    "{city.em}, {p} mantém viva a tradição {food.de}",
-    "{p}: «{city} mudou muito, mas as pessoas são as mesmas»",
-    "Comboio, autocarro ou bicicleta? Como se desloca quem vive {city.em}",
-    "{org} anuncia novas medidas para {city}",
-    "Os segredos {food.de}, segundo quem cozinha há {n} anos",
-    "Mais de {nn} pessoas na corrida solidária {city.de}",
-    "Um fim de tarde {place.em} {city.de}",
-    "Equipa {city.de} sobe ao {ord}.º lugar",
-    "Rio {rio}: voluntários limpam margens durante o fim de semana",
-    "Falta de médicos de família {city.em} afeta {nn} utentes",
-    "{city} recebe festival com {n} concertos gratuitos",
-    "O que muda {city.em} com {assunto}",
-    "Perguntas e respostas sobre {assunto}",
-    "{p}, {p.cargo}, e a vida entre {city} e {city2}",
-    "Da horta à mesa: a aposta {food.de} nas escolas {city.de}",
-    "Turismo {city.em} bate recorde em {mes}",
-]
-
-_PT_SECTIONS = [
-    "sociedade", "local", "economia", "desporto", "cultura", "ambiente", "educacao",
-    "saude", "turismo", "tecnologia", "opiniao", "regiao",
-]
-_PT_SITES: list[tuple[str, str]] = [
-    ("www.jornal-da-planicie.pt", "Jornal da Planície"),
-    ("www.gazeta-do-interior.pt", "Gazeta do Interior"),
-    ("www.voz-do-litoral.pt", "Voz do Litoral"),
-    ("noticias.correio-do-vale.pt", "Correio do Vale"),
-    ("www.eco-da-serra.pt", "Eco da Serra"),
-    ("www.noticias-do-sado.pt", "Notícias do Sado"),
-    ("www.o-ribatejano-digital.pt", "O Ribatejano Digital"),
-    ("www.terras-do-demo.pt", "Terras do Demo"),
-    ("www.atlantico-diario.pt", "Atlântico Diário"),
-    ("www.aldeias-vivas.org", "Aldeias Vivas"),
-    ("www.cronicas-lusas.com", "Crónicas Lusas"),
-    ("www.portugal-em-foco.com", "Portugal em Foco"),
-]
-# Portuguese hosts whose *name* merely contains "br"; a substring URL filter would drop them.
-_BR_SUBSTRING_HOSTS: list[tuple[str, str]] = [
-    ("www.brisa.pt", "Brisa"),
-    ("portal.bragancanet.pt", "Bragança Net"),
-    ("www.cabrita.pt", "Cabrita"),
-    ("www.abrantes-hoje.pt", "Abrantes Hoje"),
-    ("www.sobreiro-vivo.pt", "Sobreiro Vivo"),
-]
-_BR_SUBSTRING_PATHS = ["bricolage", "brinquedos", "sobremesas"]
 
 
 @dataclass
@@ -689,7 +360,9 @@ def _article_text(article: _Article) -> str:
 
 _e = html.escape
 
-_NAV_PT = ["Início", "Sociedade", "Local", "Economia", "Desporto", "Cultura", "Opinião", "Contactos"]
+
+def _link_items(labels: list[str]) -> str:
+    return "".join(f'<li><a href="/{_slugify(x)}/">{_e(x)}</a></li>' for x in labels)
 
 
 def _paragraphs_html(paragraphs: list[list[str]]) -> str:
@@ -698,7 +371,7 @@ def _paragraphs_html(paragraphs: list[list[str]]) -> str:
 
 def _render_pt_html(article: _Article) -> str:
     name = article.site[1]
-    nav = "".join(f'<li><a href="/{_slugify(x)}/">{_e(x)}</a></li>' for x in _NAV_PT)
+    nav = _link_items(_PAGE_TEXT["nav"])
     return (
         "<!DOCTYPE html>\n"
         '<html lang="pt-PT">\n<head>\n<meta charset="utf-8">\n'
@@ -717,37 +390,13 @@ def _render_pt_html(article: _Article) -> str:
 
 def _render_boilerplate_html(article: _Article, rng: random.Random) -> str:
     name = article.site[1]
-    menus = [
-        ["Última hora", "Política", "Sociedade", "Economia", "Mundo", "Desporto", "Cultura", "Tecnologia",
-         "Ciência", "Opinião", "Podcasts", "Vídeos", "Fotogalerias", "Newsletters", "Assinaturas"],
-        ["Lisboa", "Porto", "Centro", "Norte", "Alentejo", "Algarve", "Madeira", "Açores"],
-        ["Futebol", "Modalidades", "Ciclismo", "Automobilismo", "Ténis", "Resultados", "Classificações"],
-    ]
-    navs = "\n".join(
-        '<nav class="menu"><ul>' + "".join(f'<li><a href="/{_slugify(x)}/">{_e(x)}</a></li>' for x in m) + "</ul></nav>"
-        for m in menus
-    )
+    text = _PAGE_TEXT["boilerplate"]
+    navs = "\n".join(f'<nav class="menu"><ul>{_link_items(menu)}</ul></nav>' for menu in text["menus"])
     most_read = "".join(
-        f'<li><a href="/artigo/{rng.randint(10000, 99999)}">{_e(t)}</a></li>'
-        for t in rng.sample(
-            ["Trânsito condicionado na ponte", "Previsão do tempo para o fim de semana", "Horários das farmácias de serviço",
-             "Resultados da jornada", "Preço dos combustíveis volta a subir", "Agenda cultural da semana",
-             "Concursos públicos abertos", "Greve nos transportes", "Classificação do campeonato"],
-            6,
-        )
+        f'<li><a href="/artigo/{rng.randint(10000, 99999)}">{_e(t)}</a></li>' for t in rng.sample(text["most_read"], 6)
     )
-    share = "".join(
-        f'<a class="share" href="#">{_e(x)}</a>'
-        for x in ["Partilhar no Facebook", "Partilhar no X", "Partilhar no WhatsApp", "Enviar por e-mail", "Copiar ligação", "Imprimir"]
-    )
-    footer_cols = [
-        ["Ficha técnica", "Estatuto editorial", "Código de conduta", "Quem somos", "Contactos"],
-        ["Publicidade", "Assinaturas", "Loja", "Edição impressa", "Arquivo"],
-        ["Política de privacidade", "Termos e condições", "Política de cookies", "Livro de reclamações"],
-    ]
-    footer = "".join(
-        "<ul>" + "".join(f'<li><a href="/{_slugify(x)}/">{_e(x)}</a></li>' for x in col) + "</ul>" for col in footer_cols
-    )
+    share = "".join(f'<a class="share" href="#">{_e(x)}</a>' for x in text["share"])
+    footer = "".join(f"<ul>{_link_items(col)}</ul>" for col in text["footer"])
     return (
         "<!DOCTYPE html>\n"
         '<html lang="pt-PT">\n<head>\n<meta charset="utf-8">\n'
@@ -815,142 +464,11 @@ def _mojibake(text: str) -> str:
 
 # --------------------------------------------------------------------------- other languages
 
-_BR_SENTENCES = [
-    "O ônibus que liga o centro de {cidade} ao bairro {bairro} está sempre lotado no horário de pico, e os passageiros reclamam da demora.",
-    "A gente estava tomando café da manhã quando a notícia apareceu no celular de {nome}.",
-    "Você já reparou que o trem das {hora} nunca sai no horário? Pois é, os usuários estão cansados.",
-    "A prefeitura de {cidade} anunciou que vai reformar {n} escolas municipais até o final do ano.",
-    "O time do bairro ganhou o campeonato amador e a torcida fez uma festa que durou até de madrugada.",
-    "Segundo {nome}, que é gerente de uma loja no shopping, as vendas aumentaram {n} por cento em relação ao ano passado.",
-    "Muita gente está procurando apartamento para alugar em {cidade}, mas os preços estão subindo demais.",
-    "No final de semana, a família foi para a praia e voltou tarde por causa do engarrafamento na rodovia.",
-    "O registro do novo programa social pode ser feito pelo aplicativo, mas muitos usuários estão tendo problemas para acessar.",
-    "A feira de artesanato de {cidade} reuniu {nn} expositores e atraiu turistas de vários estados.",
-    "{nome} contou que está economizando para comprar uma geladeira nova, porque a antiga quebrou em {mes}.",
-    "Os motoristas de aplicativo fizeram um protesto na avenida principal de {cidade} pedindo reajuste nas tarifas.",
-    "O técnico do time disse na coletiva que o elenco está focado e que a torcida pode ficar tranquila.",
-    "A temperatura deve passar dos {temp} graus nesta semana em {cidade}, segundo a previsão do tempo.",
-    "Na padaria da esquina, o pão de queijo saiu do forno às seis da manhã e acabou antes das oito.",
-    "A secretaria de saúde de {cidade} está fazendo uma campanha de vacinação nos postos de saúde dos bairros.",
-]
-_BR_CITIES = [
-    "São Paulo", "Rio de Janeiro", "Belo Horizonte", "Salvador", "Recife", "Fortaleza", "Curitiba",
-    "Porto Alegre", "Manaus", "Belém", "Goiânia", "Campinas", "Florianópolis", "Natal", "Vitória",
-]
-_BR_PROVIDER: _Provider = {
-    "cidade": _choice(_BR_CITIES),
-    "bairro": _choice(["Jardim América", "Vila Nova", "Boa Vista", "Santa Teresa", "Cidade Alta", "Parque das Flores"]),
-    "nome": _choice(["Ana Paula", "Carlos Eduardo", "Fernanda", "Marcos Vinícius", "Juliana", "Thiago", "Camila", "Rafael"]),
-    "hora": _choice(["7h10", "8h20", "17h45", "18h30"]),
-    "mes": _choice(["março", "junho", "agosto", "novembro"]),
-    "n": lambda rng: str(rng.randint(3, 40)),
-    "nn": lambda rng: str(rng.randint(50, 900)),
-    "temp": lambda rng: str(rng.randint(34, 41)),
-}
-_BR_HOSTS = [
-    "www.noticias-exemplo.com.br", "www.jornal-da-cidade.com.br", "portal.gazeta-paulista.com.br",
-    "www.folha-do-cerrado.com.br", "www.exemplo-noticias.org.br",
-]
-_BR_PATH_HOSTS = ["www.example.com", "www.global-news-network.com", "help.softwarecorp-example.com", "www.travel-guide-example.net"]
-
-_EN_SENTENCES = [
-    "The city council of {city} voted on {day} to extend the opening hours of the public library during the summer months.",
-    "Residents have been complaining for years about the lack of parking near the old market, and the new plan promises {n} hundred extra spaces.",
-    "According to {name}, who has run the bakery on the main street since {year}, business has never been better than it is now.",
-    "The local football club won its third match in a row and is now only {n} points behind the league leaders.",
-    "Heavy rain flooded several streets in the town centre last night, and the fire brigade was called out more than {n} times.",
-    "A new cycle path along the river will connect the railway station with the university campus by the end of next year.",
-    "Teachers at the secondary school say that class sizes have grown steadily while the number of support staff has fallen.",
-    "The annual food festival attracted around {nn} visitors this weekend, many of whom travelled from neighbouring counties.",
-    "{name} said that the biggest problem facing small businesses in {city} is the rising cost of energy and rent.",
-    "Work on the new bridge is expected to start in {month}, although the contractor has not yet confirmed the schedule.",
-    "Volunteers collected more than {nn} kilograms of litter from the beach during a clean-up organised by a local charity.",
-    "The museum will reopen in {month} after a long renovation that cost the council almost {n} million pounds.",
-    "Many young people are leaving the region because they cannot find affordable housing or well paid work nearby.",
-    "The bus company announced that it would cut several evening services, a decision that angered commuters and shop workers.",
-]
-_EN_PROVIDER: _Provider = {
-    "city": _choice(["Oxford", "Leeds", "Bristol", "York", "Norwich", "Exeter", "Bath", "Durham", "Chester", "Lincoln"]),
-    "name": _choice(["Sarah Thompson", "James Walker", "Emily Clarke", "David Hughes", "Laura Bennett", "Michael Turner"]),
-    "day": _choice(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]),
-    "month": _choice(["March", "April", "June", "September", "October"]),
-    "year": lambda rng: str(rng.randint(1975, 2015)),
-    "n": lambda rng: str(rng.randint(2, 9)),
-    "nn": lambda rng: str(rng.randint(200, 5000)),
-}
-_EN_HOSTS = ["www.daily-courier-example.com", "www.riverside-gazette.org", "news.county-herald-example.com"]
-
-_ES_SENTENCES = [
-    "El ayuntamiento de {city} aprobó el {day} un plan para renovar las calles del casco antiguo antes del verano.",
-    "Los vecinos llevan años pidiendo más aparcamiento cerca del mercado, y el nuevo proyecto promete {n} cientos de plazas.",
-    "Según {name}, que regenta una panadería en la calle mayor desde {year}, el negocio nunca había ido tan bien como ahora.",
-    "El equipo de fútbol de la ciudad ganó su tercer partido seguido y ya está a solo {n} puntos del líder.",
-    "La lluvia inundó varias calles del centro durante la noche y los bomberos tuvieron que salir más de {n} veces.",
-    "Un nuevo carril bici junto al río unirá la estación de tren con el campus de la universidad a finales del año que viene.",
-    "Los profesores del instituto aseguran que las aulas están cada vez más llenas y que faltan recursos para atender a los alumnos.",
-    "La feria gastronómica atrajo a unos {nn} visitantes este fin de semana, muchos de ellos llegados de otras provincias.",
-    "{name} explicó que el mayor problema de los pequeños comercios de {city} es la subida del precio de la luz y del alquiler.",
-    "Las obras del nuevo puente empezarán en {month}, aunque la empresa constructora todavía no ha confirmado el calendario.",
-    "Los voluntarios recogieron más de {nn} kilos de basura en la playa durante una jornada organizada por una asociación local.",
-    "El museo volverá a abrir sus puertas en {month} después de una larga reforma que costó casi {n} millones de euros.",
-    "Muchos jóvenes se marchan de la comarca porque no encuentran vivienda asequible ni trabajo bien pagado cerca de casa.",
-    "La empresa de autobuses anunció que suprimirá varios servicios nocturnos, una decisión que ha molestado a los usuarios.",
-]
-_ES_PROVIDER: _Provider = {
-    "city": _choice(["Salamanca", "Valladolid", "Zaragoza", "Córdoba", "Burgos", "León", "Cáceres", "Murcia", "Toledo", "Segovia"]),
-    "name": _choice(["Carmen López", "Javier Martínez", "Lucía Fernández", "Álvaro Sánchez", "Marta Romero", "Pablo Jiménez"]),
-    "day": _choice(["lunes", "martes", "miércoles", "jueves", "viernes"]),
-    "month": _choice(["marzo", "abril", "junio", "septiembre", "octubre"]),
-    "year": lambda rng: str(rng.randint(1975, 2015)),
-    "n": lambda rng: str(rng.randint(2, 9)),
-    "nn": lambda rng: str(rng.randint(200, 5000)),
-}
-_ES_HOSTS = ["www.diario-del-norte.es", "www.cronica-castellana.es", "noticias.el-periodico-local.es"]
-
-# Galician is close to Portuguese, so the sentences lean on forms fastText keys on:
-# xente, non, moi, unha, ao, cando, xa, tamén, aínda, dende, traballo, concello.
-_GL_SENTENCES = [
-    "O concello de {city} aprobou o {day} un plan para arranxar as rúas do casco vello antes do verán.",
-    "Os veciños levan anos pedindo máis aparcadoiros preto da praza, e a xente xa non cre nas promesas do goberno local.",
-    "Segundo {name}, que ten unha panadaría na rúa maior dende {year}, o negocio nunca foi tan ben coma agora.",
-    "Cando chove moito, a auga entra nas casas da beiramar e os veciños teñen que sacala con baldes.",
-    "A xente nova marcha da vila porque non atopa traballo nin vivenda a un prezo razoable.",
-    "O equipo de fútbol gañou o terceiro partido seguido e xa está a só {n} puntos do primeiro posto.",
-    "Os mestres do instituto din que as aulas están cada vez máis cheas e que aínda faltan recursos para atender ao alumnado.",
-    "A festa do polbo xuntou unhas {nn} persoas este fin de semana, moitas delas chegadas doutras comarcas.",
-    "{name} explicou que o maior problema dos pequenos comercios de {city} é a suba do prezo da luz e do aluguer.",
-    "As obras da nova ponte comezarán en {month}, aínda que a empresa non confirmou o calendario.",
-    "Os voluntarios recolleron máis de {nn} quilos de lixo na praia nunha xornada organizada por unha asociación veciñal.",
-    "Tamén hai moita xente maior que vive soa nas aldeas e que precisa axuda para facer a compra.",
-    "O museo volverá abrir en {month} despois dunha longa reforma, e os veciños están moi contentos coa noticia.",
-    "Cando chega o verán, a vila enche de turistas e de emigrantes que veñen pasar as vacacións coa familia.",
-    "Non é doado vivir da pesca hoxe en día, dixo {name} mentres amarraba a súa lancha no porto.",
-    "A lingua galega óese cada vez menos nas rúas, pero moitos rapaces aprenden a falala na escola.",
-]
-_GL_PROVIDER: _Provider = {
-    "city": _choice(["Lugo", "Ourense", "Pontevedra", "Vigo", "Ferrol", "Betanzos", "Ribadeo", "Viveiro", "Cangas", "Monforte de Lemos"]),
-    "name": _choice(["Xosé Manuel Rodríguez", "Uxía Fernández", "Xoán Pérez", "Antía Vázquez", "Brais Otero", "Iria Castro"]),
-    "day": _choice(["luns", "martes", "mércores", "xoves", "venres"]),
-    "month": _choice(["marzo", "abril", "xuño", "setembro", "outubro"]),
-    "year": lambda rng: str(rng.randint(1975, 2015)),
-    "n": lambda rng: str(rng.randint(2, 9)),
-    "nn": lambda rng: str(rng.randint(200, 5000)),
-}
-_GL_HOSTS = ["www.xornal-da-costa.gal", "www.novas-do-concello.gal", "www.a-voz-da-ria.gal"]
-
-_LANGS: dict[str, tuple[list[str], _Provider, list[str], str, str]] = {
-    # kind: (sentences, slot provider, hosts, html lang, title)
-    "english": (_EN_SENTENCES, _EN_PROVIDER, _EN_HOSTS, "en", "Local news round-up"),
-    "spanish": (_ES_SENTENCES, _ES_PROVIDER, _ES_HOSTS, "es", "Noticias de la comarca"),
-    "galician": (_GL_SENTENCES, _GL_PROVIDER, _GL_HOSTS, "gl", "Novas da comarca"),
-    "pt_br": (_BR_SENTENCES, _BR_PROVIDER, _BR_HOSTS, "pt-BR", "Notícias da cidade"),
-}
-
 
 def _foreign_paragraphs(rng: random.Random, lang: str, n_sentences: int) -> list[list[str]]:
-    sentences, provider, *_ = _LANGS[lang]
-    picked = rng.sample(sentences, min(n_sentences, len(sentences)))
-    return _group_paragraphs(rng, [_fill(s, rng, provider) for s in picked])
+    language = _LANGS[lang]
+    picked = rng.sample(language.sentences, min(n_sentences, len(language.sentences)))
+    return _group_paragraphs(rng, [_fill(s, rng, language.slots) for s in picked])
 
 
 # --------------------------------------------------------------------------- non-HTML payloads
@@ -1011,38 +529,42 @@ class _Builder:
     # -- one method per kind ------------------------------------------------------
 
     def pt_br_host(self) -> Page:
+        language = _LANGS["pt_br"]
         paragraphs = _foreign_paragraphs(self.rng, "pt_br", 8)
-        host = self.rng.choice(_BR_HOSTS)
-        title = "Notícias da cidade: " + paragraphs[0][0].split(",")[0][:60]
-        body = _render_simple_html("pt-BR", title, host.split(".")[1], paragraphs)
-        return Page("pt_br_host", f"https://{host}/noticias/{self._path(_slugify(title))}", 200, _HTML_UTF8, body.encode())
+        host = self.rng.choice(language.hosts)
+        title = f"{language.title}: " + paragraphs[0][0].split(",")[0][:60]
+        body = _render_simple_html(language.lang, title, host.split(".")[1], paragraphs)
+        return Page(
+            "pt_br_host", f"https://{host}/noticias/{self._path(_slugify(title))}", 200, _HTML_UTF8, body.encode()
+        )
 
     def pt_br_path(self, segment: str) -> Page:
         paragraphs = _foreign_paragraphs(self.rng, "pt_br", 8)
-        host = self.rng.choice(_BR_PATH_HOSTS)
+        host = self.rng.choice(_SITES["br_path_hosts"])
         title = "Central de ajuda e notícias"
-        body = _render_simple_html("pt-BR", title, host.split(".")[1], paragraphs)
+        body = _render_simple_html(_LANGS["pt_br"].lang, title, host.split(".")[1], paragraphs)
         url = f"https://{host}/{segment}/{self._path('artigo')}"
         return Page("pt_br_path", url, 200, _HTML_UTF8, body.encode())
 
     def br_substring_host(self) -> Page:
-        host, name = self.rng.choice(_BR_SUBSTRING_HOSTS)
+        host, name = self.rng.choice(_SITES["br_substring_hosts"])
         article = _pt_article(self.rng, self.length(), site=(host, name))
         return self.pt_page("br_substring_host", article)
 
     def br_substring_path(self) -> Page:
         site = self.rng.choice([s for s in _PT_SITES if s[0].endswith(".pt")])
         article = _pt_article(self.rng, self.length(), site=site)
-        segment = self.rng.choice(_BR_SUBSTRING_PATHS)
+        segment = self.rng.choice(_SITES["br_substring_paths"])
         url = f"https://{article.site[0]}/{segment}/{self._path(_slugify(article.title))}"
         return self.pt_page("br_substring_host", article, url=url)
 
     def foreign(self, kind: str) -> Page:
-        _, _, hosts, lang, title = _LANGS[kind]
+        language = _LANGS[kind]
         paragraphs = _foreign_paragraphs(self.rng, kind, self.rng.randint(8, 11))
-        host = self.rng.choice(hosts)
-        body = _render_simple_html(lang, title, host.split(".")[1], paragraphs)
-        return Page(kind, f"https://{host}/news/{self._path(_slugify(title))}", 200, _HTML_UTF8, body.encode())
+        host = self.rng.choice(language.hosts)
+        body = _render_simple_html(language.lang, language.title, host.split(".")[1], paragraphs)
+        url = f"https://{host}/news/{self._path(_slugify(language.title))}"
+        return Page(kind, url, 200, _HTML_UTF8, body.encode())
 
     def boilerplate(self) -> Page:
         article = _pt_article(self.rng, "high")
@@ -1053,11 +575,7 @@ class _Builder:
         paragraphs = [list(p) for p in source.paragraphs]
         # A few word-level edits plus one inserted sentence: what syndicated copies with
         # light editing look like, and still well above the MinHash threshold.
-        swaps = [
-            (" disse-nos ", " contou-nos "), (" cerca de ", " perto de "), (" mais de ", " para cima de "),
-            (" muitos ", " vários "), (" ainda ", " até agora "), (" também ", " igualmente "),
-            (" sobretudo ", " principalmente "), (" segundo ", " de acordo com "),
-        ]
+        swaps = _PAGE_TEXT["near_dup_swaps"]
         edits = 0
         for old, new in self.rng.sample(swaps, len(swaps)):
             for p in paragraphs:
@@ -1071,7 +589,11 @@ class _Builder:
                     if edits == 0 and re.search(r"\d", s):
                         p[i] = re.sub(r"\d+", lambda m: str(int(m.group()) + 1), s, count=1)
                         edits += 1
-        extra = _fill(self.rng.choice(_PT_SENTENCES["quotidiano"]), self.rng, _pt_provider(self.rng.choice(_PT_CITIES), _pt_person(self.rng)))
+        extra = _fill(
+            self.rng.choice(_PT_SENTENCES["quotidiano"]),
+            self.rng,
+            _pt_provider(self.rng.choice(_PT_CITIES), _pt_person(self.rng)),
+        )
         paragraphs[-1].append(extra)
         copy = _Article(source.title, paragraphs, source.site, source.section)
         return self.pt_page("near_dup", copy)
@@ -1087,41 +609,21 @@ class _Builder:
         first, last = person.name.lower().split()[0], person.name.lower().split()[-1]
         user = _slugify(f"{first}.{last}", 40).replace("-", ".")
         domain = article.site[0].removeprefix("www.")
-        contacts = [
-            f"Para mais informações, os leitores podem escrever para geral@{domain} ou contactar diretamente "
-            f"{person.name} através do endereço {user}@gmail.com.",
-            "A linha de apoio funciona todos os dias úteis pelo número +351 912 345 678, e a secretaria atende "
-            "no 212 345 678 entre as nove e as cinco da tarde.",
-            "Quem liga do estrangeiro deve marcar o 00351 213456789, e as mensagens escritas podem ser enviadas para o 961234567.",
-            "O formulário de inscrição foi publicado no servidor 185.32.4.17, mas na rede interna da associação "
-            "continua disponível no endereço 192.168.1.20, segundo a equipa técnica.",
-        ]
+        contacts = {
+            where: [s.format(domain=domain, name=person.name, user=user) for s in sentences]
+            for where, sentences in _PAGE_TEXT["pii_contacts"].items()
+        }
         paragraphs = [list(p) for p in article.paragraphs]
-        paragraphs.insert(1, contacts[:2])
-        paragraphs.append(contacts[2:])
+        paragraphs.insert(1, contacts["after_first_paragraph"])
+        paragraphs.append(contacts["last"])
         copy = _Article(article.title, paragraphs, article.site, article.section)
         return self.pt_page("pii", copy)
 
     def http_404(self) -> Page:
         host, name = self.rng.choice(_PT_SITES)
         suggestions = _pt_article(self.rng, "low").paragraphs[0]
-        paragraphs = [
-            [
-                "Lamentamos, mas a página que procura não foi encontrada no nosso sítio.",
-                "É possível que o endereço tenha sido escrito de forma incorreta, que o artigo tenha sido removido "
-                "ou que a ligação que seguiu esteja desatualizada.",
-            ],
-            [
-                "Verifique se o endereço está correto e tente novamente dentro de alguns minutos.",
-                "Se o problema persistir, pode voltar à página inicial e utilizar a pesquisa para encontrar o "
-                "conteúdo que deseja, ou consultar o arquivo de notícias organizado por data e por secção.",
-            ],
-            [
-                f"A equipa do {name} pede desculpa pelo incómodo e agradece a sua compreensão.",
-                "Enquanto isso, deixamos-lhe algumas das notícias que estão a ser mais lidas pelos nossos leitores.",
-                *suggestions,
-            ],
-        ]
+        paragraphs = [[s.format(site=name) for s in p] for p in _PAGE_TEXT["http_404"]]
+        paragraphs[-1].extend(suggestions)
         body = _render_simple_html("pt-PT", "Página não encontrada (erro 404)", name, paragraphs)
         url = f"https://{host}/{self.rng.choice(_PT_SECTIONS)}/{self._path('artigo-removido')}"
         return Page("http_404", url, 404, _HTML_UTF8, body.encode())
@@ -1145,11 +647,13 @@ class _Builder:
 
     def adult(self) -> Page:
         article = _pt_article(self.rng, "medium", site=(f"www.{ADULT_DOMAIN}", "Portal"))
-        return self.pt_page("adult", article, url=f"https://www.{ADULT_DOMAIN}/pt/{self._path(_slugify(article.title))}")
+        return self.pt_page(
+            "adult", article, url=f"https://www.{ADULT_DOMAIN}/pt/{self._path(_slugify(article.title))}"
+        )
 
     def short(self) -> Page:
         host, name = self.rng.choice(_PT_SITES)
-        text = self.rng.choice(["Página em construção. Volte em breve.", "Brevemente novidades.", "Obrigado pela visita."])
+        text = self.rng.choice(_PAGE_TEXT["short"])
         body = _render_simple_html("pt-PT", "Em breve", name, [[text]])
         return Page("short", f"https://{host}/{self._path('em-breve')}", 200, _HTML_UTF8, body.encode())
 
@@ -1158,7 +662,13 @@ class _Builder:
         lines = _pt_article(self.rng, "low").paragraphs[0][:3]
         paragraphs = [[line] for _ in range(25) for line in lines]
         body = _render_simple_html("pt-PT", "Promoções da semana", name, paragraphs)
-        return Page("repetitive", f"https://{host}/promocoes/{self._path('promocoes-da-semana')}", 200, _HTML_UTF8, body.encode())
+        return Page(
+            "repetitive",
+            f"https://{host}/promocoes/{self._path('promocoes-da-semana')}",
+            200,
+            _HTML_UTF8,
+            body.encode(),
+        )
 
     def xhtml(self) -> Page:
         article = _pt_article(self.rng, self.length())

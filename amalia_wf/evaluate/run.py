@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from amalia_wf.evaluate.models import ModelSpec, local_revision
 from amalia_wf.evaluate import answers
+from amalia_wf.evaluate.models import ModelSpec, local_revision
 from amalia_wf.evaluate.suite import TASKS, TASKS_DIR, load_task_config, task_manager
 from amalia_wf.io import read_json, write_json
 

@@ -1,1 +1,1 @@
-"""Generative benchmarks: greedy chat generation shared by the benchmarks, and P3B3 (pt-PT/pt-BR bias)."""
+"""Generative benchmarks (answers through amalia_wf.generation): P3B3 (pt-PT/pt-BR bias), ALBA, PT-E open, safety."""

@@ -55,6 +55,7 @@ from amalia_wf.genbench.scores import (
     rescale,
     summarize,
 )
+from amalia_wf.generation import GenerationSettings
 from amalia_wf.judge.parse import parse_rubric_score
 
 CATEGORIES = (
@@ -77,7 +78,7 @@ FEWSHOT_COLUMNS = (*GRADED_COLUMNS, "category")
 ANSWER_RATING = (("Answer A (5)", "Rating"), ("Answer B (4-3)", "Rating.1"), ("Answer C (2-1)", "Rating.2"))
 N_FEWSHOT = 4
 SCALE = (1, 5)
-GENERATION = {"max_new_tokens": 1024}  # upstream: greedy, max_tokens=1024
+GENERATION = GenerationSettings(max_new_tokens=1024)  # upstream: greedy, max_tokens=1024
 
 Objective = Literal["upstream", "offdiag"]
 
@@ -111,9 +112,11 @@ def load_prompts(path: str | Path, expected_per_category: int | None = None) -> 
     return out
 
 
-def generate_responses(model_path: str, prompts: Sequence[Mapping[str, Any]], **generation: Any) -> list[dict[str, Any]]:
+def generate_responses(
+    model_path: str, prompts: Sequence[Mapping[str, Any]], generation: GenerationSettings = GENERATION
+) -> list[dict[str, Any]]:
     """Each prompt record plus the model's answer (through its chat template; see generate_single_turn)."""
-    answers = generate_single_turn(model_path, [p["prompt"] for p in prompts], **{**GENERATION, **generation})
+    answers = generate_single_turn(model_path, [p["prompt"] for p in prompts], generation)
     return [{**p, "response": a} for p, a in zip(prompts, answers, strict=True)]
 
 

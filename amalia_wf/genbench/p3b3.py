@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from amalia_wf.genbench.generate import Generator, load_generator, run_dialogues, with_prefix
+from amalia_wf.generation import GenerationSettings, Generator, Messages, load_generator
 from amalia_wf.io import read_jsonl_gz, write_jsonl_gz
 
 SETTINGS = ("none", "pt-PT", "pt-BR")
@@ -43,9 +43,12 @@ DEFAULT_INSTRUCTIONS: dict[str, str | None] = {
     "pt-BR": "Responde sempre em português brasileiro (pt-BR).",
 }
 
-DEFAULT_MAX_NEW_TOKENS = 2048  # the authors' MAX_OUTPUT_TOKENS
-# prompt + answer: six turns of up to 2048 tokens do not fit in 4096 (the authors use 16384).
-DEFAULT_MAX_MODEL_LEN = 16384
+# Separator between the variety instruction and the first user turn (one message, not two).
+PREFIX_SEPARATOR = "\n"
+
+# max_new_tokens: the authors' MAX_OUTPUT_TOKENS. max_model_len (prompt + answer): six turns of up to
+# 2048 tokens do not fit in 4096 (the authors use 16384).
+GENERATION = GenerationSettings(max_new_tokens=2048, max_model_len=16384)
 
 KEY_FIELDS = ("model", "setting", "dialogue_id", "turn")
 OK, ABSTAIN, JUDGE_FAILED, UNPARSEABLE = "ok", "abstain", "judge_failed", "unparseable"
@@ -76,6 +79,36 @@ def instructions(overrides: Mapping[str, str | None] | None = None) -> dict[str,
 
 
 # --------------------------------------------------------------------------- generation
+
+
+def with_prefix(prefix: str | None, text: str) -> str:
+    """The first user turn with an instruction in front of it (inside the same message)."""
+    return text if not prefix else f"{prefix}{PREFIX_SEPARATOR}{text}"
+
+
+def run_dialogues(
+    generator: Generator, dialogues: Sequence[Sequence[str]], first_turn_prefixes: Sequence[str | None]
+) -> list[list[str]]:
+    """Answer every user turn of every dialogue, each with the model's own earlier answers as history.
+
+    One generate() call per turn index over all dialogues that still have a turn there, so a
+    batch mixes dialogues (and settings, when the caller passes several) rather than turns.
+    `first_turn_prefixes[d]` goes in front of dialogue d's first user turn only.
+    """
+    if len(first_turn_prefixes) != len(dialogues):
+        raise ValueError("one first-turn prefix per dialogue")
+    histories: list[Messages] = [[] for _ in dialogues]
+    answers: list[list[str]] = [[] for _ in dialogues]
+    for turn in range(max((len(d) for d in dialogues), default=0)):
+        active = [d for d, turns in enumerate(dialogues) if turn < len(turns)]
+        for d in active:
+            text = dialogues[d][turn]
+            histories[d].append({"role": "user", "content": with_prefix(first_turn_prefixes[d], text) if turn == 0 else text})
+        replies = generator.generate([list(histories[d]) for d in active])
+        for d, (reply,) in zip(active, replies, strict=True):
+            histories[d].append({"role": "assistant", "content": reply})
+            answers[d].append(reply)
+    return answers
 
 
 def generation_records(
@@ -140,27 +173,13 @@ def generate_p3b3(
     model_path: str,
     model: str,
     prompts: Mapping[str, Sequence[str]],
+    generation: GenerationSettings = GENERATION,
     *,
     settings: Sequence[str] = SETTINGS,
     instruction_overrides: Mapping[str, str | None] | None = None,
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-    backend: str = "hf",
-    chat_template: bool = True,
-    batch_size: int = 8,
-    max_model_len: int = DEFAULT_MAX_MODEL_LEN,
-    chat_template_kwargs: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Load `model_path` once and generate P3B3 (greedy); `model` is the name written in the records."""
-    generator = load_generator(
-        model_path,
-        max_new_tokens=max_new_tokens,
-        backend=backend,
-        chat_template=chat_template,
-        batch_size=batch_size,
-        max_model_len=max_model_len,
-        chat_template_kwargs=chat_template_kwargs,
-    )
-    return run_p3b3(generator, model, prompts, settings, instruction_overrides)
+    return run_p3b3(load_generator(model_path, generation), model, prompts, settings, instruction_overrides)
 
 
 def write_records(path: str | Path, records: Sequence[Mapping[str, Any]]) -> int:

@@ -53,9 +53,13 @@ class GenbenchPlan:
         self.aux = {name: aux_spec(name, cfg) for name, cfg in self.classifiers.items()}
         if self.guard:
             self.aux["guard"] = aux_spec("guard", self.guard)
-        # Values of the benchmark wildcards of the rules: each rule's jobs are exactly the product
-        # of these over its wildcards (for a summary of every benchmarked job).
+        # The values of each rule's second wildcard (beside {model}): the rule's jobs (`jobs`) and,
+        # through them, the benchmark files the report reads.
         self.wildcards = {"bench": self.tasks, "judged_bench": self.judged_tasks, "safety_bench": self.safety_tasks, "classifier": list(self.classifiers) if "p3b3" in self.tasks else []}
+
+    def jobs(self, wildcard: str) -> list[dict[str, str]]:
+        """The wildcards of every job of the rule whose jobs are model x `wildcard` (its `benchmark:`)."""
+        return [{"model": model, wildcard: value} for model in self.models for value in self.wildcards[wildcard]]
 
     # -- files ----------------------------------------------------------------------------------
 
@@ -95,7 +99,7 @@ class GenbenchPlan:
         if not self.judge:
             return {"status": NO_JUDGE}
         path = gb_path(model, bench, "judged.summary.json")
-        return {"kind": "summary", "path": path, "produced_by": f"rule genbench_judge -> {path} (judge {self.judge_name})"}
+        return {"kind": "summary", "path": path, "rule": "genbench_judge", "detail": f"judge {self.judge_name}"}
 
     def p3b3_cell(self, model: str, setting: str, scorer: str, label: str) -> dict[str, Any]:
         """The headline mean of one scorer in one setting, or why there is none."""
@@ -106,7 +110,13 @@ class GenbenchPlan:
         files = self.p3b3_scores(model)
         if scorer not in files:
             return {"status": NO_JUDGE if scorer.startswith("judge:") else NO_CLASSIFIER}
-        return {"kind": "p3b3", "path": files[scorer], "setting": setting, "scorer": scorer, "produced_by": f"{label} -> {files[scorer]}"}
+        return {"kind": "p3b3", "path": files[scorer], "setting": setting, "scorer": scorer, "rule": self.scorer_rule(scorer), "detail": label}
+
+    def scorer_rule(self, scorer: str) -> str:
+        """The rule writing a P3B3 scorer's rows (p3b3_scores)."""
+        if scorer == "variety":
+            return "p3b3_variety"
+        return "genbench_judge" if scorer == self.judge_key() else "p3b3_classify"
 
     def judge_label(self) -> str:
         return f"scorer: LLM judge {self.judge_name} {self.variant}"
@@ -142,7 +152,7 @@ class GenbenchPlan:
                 else:
                     path = gb_path(model, bench, "guarded.summary.json")
                     source = self.guard.get("hub", self.guard.get("path"))
-                    cell = {"kind": "summary", "path": path, "produced_by": f"rule safety_guard -> {path} (Qwen3Guard {source})"}
+                    cell = {"kind": "summary", "path": path, "rule": "safety_guard", "detail": f"Qwen3Guard {source}"}
                 plan[model][column] = cell
         return plan
 

@@ -43,13 +43,14 @@ from amalia_wf.genbench.scores import (
     read_records,
     summarize,
 )
+from amalia_wf.generation import GenerationSettings
 from amalia_wf.judge.parse import parse_json_answer
 
 REQUIRED = ("year", "phase", "question_group", "question_number", "question", "rubric", "max_points")
 SCORE_FIELD = "pontuacao"
 # Names a judge may give the points field (it answers in Portuguese, with or without diacritics).
 SCORE_ALIASES = {SCORE_FIELD: ("pontuacao", "pontuação", "pontos", "cotacao", "cotação", "score")}
-GENERATION = {"max_new_tokens": 2048}  # long-form answers (200-300-word essays) must not be cut
+GENERATION = GenerationSettings(max_new_tokens=2048)  # long-form answers (200-300-word essays) must not be cut
 
 
 def question_id(q: Mapping[str, Any]) -> str:
@@ -85,8 +86,10 @@ def question_prompt(q: Mapping[str, Any]) -> str:
     return f"{q['context']}\n\n{q['question']}" if q.get("context") else str(q["question"])
 
 
-def generate_responses(model_path: str, questions: Sequence[Mapping[str, Any]], **generation: Any) -> list[dict[str, Any]]:
-    answers = generate_single_turn(model_path, [question_prompt(q) for q in questions], **{**GENERATION, **generation})
+def generate_responses(
+    model_path: str, questions: Sequence[Mapping[str, Any]], generation: GenerationSettings = GENERATION
+) -> list[dict[str, Any]]:
+    answers = generate_single_turn(model_path, [question_prompt(q) for q in questions], generation)
     return [{**q, "response": a} for q, a in zip(questions, answers, strict=True)]
 
 

@@ -42,12 +42,13 @@ from amalia_wf.genbench.scores import (
     read_records,
     summarize,
 )
+from amalia_wf.generation import GenerationSettings, HFGenerator, encode_prompts
 
 BENCHMARKS = ("advbench", "sst", "xstest")
 GUARD_MODEL = "Qwen/Qwen3Guard-Gen-8B"
 LABELS = ("safe", "controversial", "unsafe")
 ATTACK_LABELS = frozenset({"unsafe", "controversial"})
-GENERATION = {"max_new_tokens": 1024}
+GENERATION = GenerationSettings(max_new_tokens=1024)
 GUARD_MAX_NEW_TOKENS = 128  # the model card's value; a verdict is ~10 tokens
 
 # --------------------------------------------------------------------------- datasets
@@ -117,8 +118,10 @@ def load_prompts(benchmark: str, path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
-def generate_responses(model_path: str, prompts: Sequence[Mapping[str, Any]], **generation: Any) -> list[dict[str, Any]]:
-    answers = generate_single_turn(model_path, [p["prompt"] for p in prompts], **{**GENERATION, **generation})
+def generate_responses(
+    model_path: str, prompts: Sequence[Mapping[str, Any]], generation: GenerationSettings = GENERATION
+) -> list[dict[str, Any]]:
+    answers = generate_single_turn(model_path, [p["prompt"] for p in prompts], generation)
     return [{**p, "response": a} for p, a in zip(prompts, answers, strict=True)]
 
 
@@ -147,34 +150,9 @@ def run_guard(
     max_new_tokens: int = GUARD_MAX_NEW_TOKENS,
 ) -> list[str]:
     """The guard's raw output for every (prompt, response) record, greedy, in input order."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from amalia_wf.genbench.generate import encode_prompts, stop_token_ids
-
-    tokenizer = AutoTokenizer.from_pretrained(guard_path)
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    cuda = torch.cuda.is_available()
-    model = AutoModelForCausalLM.from_pretrained(guard_path, dtype=torch.bfloat16 if cuda else torch.float32)
-    model = model.to("cuda" if cuda else "cpu").eval()
-    ids = encode_prompts(tokenizer, render_guard_inputs(tokenizer, records), chat_template=True)
-    stops = stop_token_ids(tokenizer, model.generation_config)
-    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # similar lengths together: little padding
-    outputs = [""] * len(ids)
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            enc = tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt").to(model.device)
-            out = model.generate(
-                **enc, do_sample=False, temperature=None, top_p=None, top_k=None,
-                max_new_tokens=max_new_tokens, eos_token_id=stops, pad_token_id=tokenizer.pad_token_id,
-            )
-            texts = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-            for i, text in zip(batch, texts, strict=True):
-                outputs[i] = text.strip()
-    return outputs
+    guard = HFGenerator(guard_path, GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size))
+    ids = encode_prompts(guard.tokenizer, render_guard_inputs(guard.tokenizer, records), chat_template=True)
+    return [output.strip() for (output,) in guard.generate_ids(ids)]
 
 
 @dataclass(frozen=True)

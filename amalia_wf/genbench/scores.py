@@ -25,7 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-Messages = list[dict[str, str]]
+from amalia_wf.generation import GenerationSettings, Messages, generate
+
 Score = float | None
 
 # Status of a judged/classified record. Everything but OK is missing.
@@ -170,16 +171,14 @@ def single_turn(prompt: str, system: str | None = None) -> Messages:
 
 
 def generate_single_turn(
-    model_path: str, prompts: Sequence[str], *, system: str | None = None, chat_template: bool = True, **kwargs: Any
+    model_path: str, prompts: Sequence[str], settings: GenerationSettings, system: str | None = None
 ) -> list[str]:
-    """One greedy answer per prompt, through the model's chat template.
+    """One answer per prompt, through the model's chat template unless settings say otherwise.
 
-    chat_template defaults to True on purpose: upstream ALBA fed local models the raw prompt
-    (no template), which is a bug; False exists only for models that have no template at all.
+    GenerationSettings.chat_template defaults to True on purpose: upstream ALBA fed local models the
+    raw prompt (no template), which is a bug; False exists only for models that have no template at all.
     """
-    from amalia_wf.genbench.generate import generate  # imported here: loads torch/transformers
-
-    return generate(model_path, [single_turn(p, system) for p in prompts], chat_template=chat_template, **kwargs)
+    return [answer for (answer,) in generate(model_path, [single_turn(p, system) for p in prompts], settings)]
 
 
 # --------------------------------------------------------------------------- files

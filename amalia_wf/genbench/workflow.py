@@ -23,6 +23,7 @@ from typing import Any
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.evaluate.run import model_location
 from amalia_wf.genbench.plan import JUDGED, SAFETY
+from amalia_wf.generation import GenerationSettings
 from amalia_wf.io import read_jsonl_gz, write_json, write_jsonl_gz
 
 log = logging.getLogger(__name__)
@@ -99,23 +100,23 @@ def generate(
     max_model_len = settings["max_model_len"] if not limit else min(settings["max_model_len"], limit)
     if max_model_len < settings["max_model_len"]:
         log.info("max_model_len %d capped at the model's own context, %d", settings["max_model_len"], max_model_len)
-    kwargs = {
-        "max_new_tokens": settings["max_new_tokens"],
-        "backend": backend,
-        "chat_template": spec.chat_template,
-        "batch_size": settings["batch_size"],
-        "max_model_len": max_model_len,
-    }
-    log.info("%s on %s (%s @ %s): %s", spec.name, bench, model_dir, revision, kwargs)
+    generation = GenerationSettings(
+        max_new_tokens=settings["max_new_tokens"],
+        backend=backend,
+        chat_template=spec.chat_template,
+        batch_size=settings["batch_size"],
+        max_model_len=max_model_len,
+    )
+    log.info("%s on %s (%s @ %s): %s", spec.name, bench, model_dir, revision, generation)
     if bench == "p3b3":
         prompts = p3b3.load_prompts(find_file(data_dir, "all_prompts.json"))
-        records = p3b3.generate_p3b3(model_dir, spec.name, prompts, settings=settings["settings"], instruction_overrides=settings["instructions"], **kwargs)
+        records = p3b3.generate_p3b3(model_dir, spec.name, prompts, generation, settings=settings["settings"], instruction_overrides=settings["instructions"])
     elif bench == "alba":
-        records = alba.generate_responses(model_dir, alba.load_prompts(data_dir, settings["expected_per_category"]), **kwargs)
+        records = alba.generate_responses(model_dir, alba.load_prompts(data_dir, settings["expected_per_category"]), generation)
     elif bench == "pt_e_open":
-        records = ptexams_open.generate_responses(model_dir, ptexams_open.load_questions(data_dir), **kwargs)
+        records = ptexams_open.generate_responses(model_dir, ptexams_open.load_questions(data_dir), generation)
     elif bench in SAFETY:
-        records = safety.generate_responses(model_dir, safety.load_prompts(bench, data_dir), **kwargs)
+        records = safety.generate_responses(model_dir, safety.load_prompts(bench, data_dir), generation)
     else:
         raise ValueError(f"unknown generation benchmark {bench!r}")
     records = [{**r, "model": spec.name, "benchmark": bench} for r in records]
@@ -172,7 +173,7 @@ def score_classifier(name: str, spec: ModelSpec, cfg: Mapping[str, Any], model_i
 
 
 def judge_client(judge: Mapping[str, Any], cache_dir: str) -> Any:
-    from amalia_wf.judge import JudgeClient, JudgeConfig
+    from amalia_wf.judge.client import JudgeClient, JudgeConfig
 
     return JudgeClient(JudgeConfig.from_dict({**judge, "cache_dir": cache_dir}))
 

@@ -1,6 +1,9 @@
-"""LLM-as-a-judge: a cached, retrying client for OpenAI-compatible endpoints and answer parsers."""
+"""LLM-as-a-judge: answer parsers here; the cached, retrying client in amalia_wf.judge.client.
 
-from amalia_wf.judge.client import JudgeClient, JudgeConfig, JudgeResult
+The client is not re-exported: the generation jobs import the parsers (through alba and
+ptexams_open), also in the vLLM env, which need not carry the judge's openai pin.
+"""
+
 from amalia_wf.judge.parse import parse_json_answer, parse_rubric_score
 
-__all__ = ["JudgeClient", "JudgeConfig", "JudgeResult", "parse_json_answer", "parse_rubric_score"]
+__all__ = ["parse_json_answer", "parse_rubric_score"]

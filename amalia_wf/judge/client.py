@@ -1,36 +1,37 @@
 """LLM-judge calls against any OpenAI-compatible chat endpoint (vLLM serving an open judge, or a hosted API).
 
 Judged evaluations send thousands of calls to a server that times out, rate-limits and restarts,
-from jobs that may be killed. So: transient failures (timeouts, connection errors, 429, 5xx, a
-garbled body) are retried with exponential backoff; other 4xx fail at once; a call that still
-fails returns None and keeps its reason, so callers record "missing", never a score. Every
-answer is cached on disk, one atomically written file per call keyed by a hash of what was sent,
-so a rerun after a kill sends only the calls that were not answered yet. Failures are not cached:
-the rerun retries them.
+from jobs that may be killed. Transport and retries are the official `openai` client's: timeouts,
+connection errors, 408, 409, 429 and 5xx are retried `max_retries` times, waiting as the server's
+Retry-After says (up to 2 minutes; a longer one is not retried) or else 0.5 s doubling to 8 s,
+up to a quarter shorter at random; other 4xx fail at once. A 200 whose body is not a completion
+(a proxy's error page, a server restarting mid-response) is raised as a transport error, so it is
+retried the same way. A call that still fails returns None and keeps its reason, so callers record
+"missing", never a score. Every answer is cached on disk, one atomically written file per call
+keyed by a hash of what was sent, so a rerun after a kill sends only the calls that were not
+answered yet. Failures are not cached: the rerun retries them.
 
-The API key is read from the environment variable named in the config; it is sent only as a
-Bearer header, and scrubbed from every recorded error (a server may echo the request back).
+The API key is read only from the environment variable named in the config (never from
+OPENAI_API_KEY); it is sent only as a Bearer header, and scrubbed from every recorded error (a
+server may echo the request back).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import hashlib
 import json
 import logging
 import os
-import random
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
+import httpx2
+import openai
 
 from amalia_wf.io import read_json, write_json
 
@@ -38,29 +39,28 @@ log = logging.getLogger(__name__)
 
 Message = Mapping[str, Any]
 ERROR_BODY_CHARS = 300  # enough of an error body to see why, short enough for a log line
+# openai insists on a key; a server started without one (vLLM's default) ignores the header, and
+# vLLM's own examples send this. Passing it also stops openai from reading OPENAI_API_KEY.
+NO_KEY = "EMPTY"
 
 
 @dataclass(frozen=True)
 class JudgeConfig:
     base_url: str  # up to and including /v1, e.g. http://localhost:8000/v1
     model: str
-    api_key_env: str | None = None  # NAME of the variable holding the key; None: no Authorization header
+    api_key_env: str | None = None  # NAME of the variable holding the key; None: the endpoint needs none
     temperature: float = 0.0
     max_tokens: int = 1024
     timeout_s: float = 120.0  # per attempt (connect, and each read)
     max_retries: int = 5  # retries after the first attempt
-    backoff_s: float = 1.0  # wait before the first retry; doubles each retry
-    backoff_max_s: float = 120.0  # cap on any wait, Retry-After included
-    jitter: float = 0.0  # waits are stretched by up to this fraction, drawn from random.Random(seed)
-    seed: int = 0
     concurrency: int = 4  # threads in map()
     cache_dir: str | None = None  # None: no cache (ad-hoc use only; workflows should set it)
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"judge.base_url must be an http(s) URL, got {self.base_url!r}")
-        if self.max_retries < 0 or self.concurrency < 1 or self.timeout_s <= 0 or self.backoff_s < 0:
-            raise ValueError("judge: max_retries >= 0, concurrency >= 1, timeout_s > 0 and backoff_s >= 0 required")
+        if self.max_retries < 0 or self.concurrency < 1 or self.timeout_s <= 0:
+            raise ValueError("judge: max_retries >= 0, concurrency >= 1 and timeout_s > 0 required")
 
     @classmethod
     def from_dict(cls, cfg: Mapping[str, Any]) -> JudgeConfig:
@@ -85,37 +85,31 @@ class JudgeResult:
         return self.text is not None
 
 
-class _Retryable(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
+class MalformedCompletion(httpx2.DecodingError):
+    """A 2xx whose body is not a chat completion. A RequestError, so openai retries it like a dropped connection."""
 
 
-class _Fatal(Exception):
-    pass
-
-
-def _retry_after_s(value: str | None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 allows both)."""
-    if not value:
-        return None
+def _require_completion_body(response: httpx2.Response) -> None:
+    if not response.is_success:
+        return
+    response.read()
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        response.json()["choices"][0]["message"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise MalformedCompletion(f"malformed response body: {response.text[:ERROR_BODY_CHARS]!r}",
+                                  request=response.request) from None
+
+
+def _reason(exc: openai.APIError) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}: {exc.response.text[:ERROR_BODY_CHARS]}"
+    cause = f" ({type(exc.__cause__).__name__}: {exc.__cause__})" if exc.__cause__ else ""
+    return f"{type(exc).__name__}: {exc}{cause}"
 
 
 class JudgeClient:
     def __init__(self, config: JudgeConfig | Mapping[str, Any]) -> None:
         self.config = config if isinstance(config, JudgeConfig) else JudgeConfig.from_dict(config)
-        self.url = self.config.base_url.rstrip("/") + "/chat/completions"
         self._api_key: str | None = None
         if self.config.api_key_env:
             key = os.environ.get(self.config.api_key_env)
@@ -126,16 +120,22 @@ class JudgeClient:
         self.failures: list[JudgeResult] = []  # every call that returned None, in completion order
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
-        self._local = threading.local()  # one requests.Session per thread: Session is not thread-safe
-        self._rng = random.Random(self.config.seed)
+        self._local = threading.local()  # requests sent by this thread's current call (httpx2 hooks run in it)
+        http = openai.DefaultHttpxClient(event_hooks={"request": [self._count_attempt],
+                                                      "response": [_require_completion_body]})
+        # One client for all threads: httpx2's connection pool is thread-safe.
+        self._openai = openai.OpenAI(base_url=self.config.base_url, api_key=self._api_key or NO_KEY,
+                                     timeout=self.config.timeout_s, max_retries=self.config.max_retries,
+                                     http_client=http)
 
     def __repr__(self) -> str:  # never the key
-        return f"JudgeClient(url={self.url!r}, model={self.config.model!r})"
+        return f"JudgeClient(base_url={self.config.base_url!r}, model={self.config.model!r})"
 
     # -- requests --------------------------------------------------------------------------------
 
     def payload(self, messages: Sequence[Message], **extra: Any) -> dict[str, Any]:
-        """The request body; `extra` (top_p, seed, response_format, ...) overrides the defaults."""
+        """The request body; `extra` (top_p, seed, response_format, ...: chat.completions.create
+        parameters) overrides the defaults."""
         return {
             "model": self.config.model,
             "messages": [dict(m) for m in messages],
@@ -171,51 +171,22 @@ class JudgeClient:
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-        return session
+    def _count_attempt(self, request: httpx2.Request) -> None:
+        self._local.attempts += 1
 
-    def _attempt(self, payload: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        headers = {"Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
+    def _send(self, payload: Mapping[str, Any]) -> tuple[str | None, str, dict[str, Any]]:
+        """(text, error, response metadata) after openai's retries; text None when the call failed for good."""
         try:
-            resp = self._session().post(self.url, json=payload, headers=headers, timeout=self.config.timeout_s)
-        except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise _Retryable(f"{type(exc).__name__}: {exc}") from None
-        except requests.RequestException as exc:  # invalid URL and the like: retrying cannot help
-            raise _Fatal(f"{type(exc).__name__}: {exc}") from None
-        status = resp.status_code
-        if status == 429 or status == 408 or status >= 500:  # 408: the server's own timeout, transient like ours
-            raise _Retryable(f"HTTP {status}: {resp.text[:ERROR_BODY_CHARS]}", _retry_after_s(resp.headers.get("Retry-After")))
-        if status >= 300:
-            raise _Fatal(f"HTTP {status}: {resp.text[:ERROR_BODY_CHARS]}")
-        try:
-            body = resp.json()
-            choice = body["choices"][0]
-            content = choice["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            # A 200 whose body is not a completion: a proxy or a server restart mid-response; transient.
-            raise _Retryable(f"malformed response body: {resp.text[:ERROR_BODY_CHARS]!r}") from None
-        if not isinstance(content, str):
+            completion = self._openai.chat.completions.create(**payload)
+        except openai.APIError as exc:
+            return None, self._scrub(_reason(exc)), {}
+        choice = completion.choices[0]
+        if not isinstance(choice.message.content, str):
             # Deterministic (e.g. a content filter): the same request would get the same answer.
-            raise _Fatal(f"no text content (finish_reason={choice.get('finish_reason')!r})")
-        meta = {"id": body.get("id"), "model": body.get("model"), "finish_reason": choice.get("finish_reason"),
-                "usage": body.get("usage")}
-        return content, meta
-
-    def backoff_delay(self, retry: int, retry_after: float | None = None) -> float:
-        """Wait before retry number `retry` (1-based): Retry-After if the server sent one, else
-        backoff_s * 2**(retry-1) stretched by the jitter; never above backoff_max_s."""
-        if retry_after is not None:
-            return min(retry_after, self.config.backoff_max_s)
-        delay = self.config.backoff_s * 2 ** (retry - 1)
-        if self.config.jitter:
-            with self._lock:
-                delay *= 1 + self.config.jitter * self._rng.random()
-        return min(delay, self.config.backoff_max_s)
+            return None, f"no text content (finish_reason={choice.finish_reason!r})", {}
+        usage = completion.usage.model_dump() if completion.usage else None
+        meta = {"id": completion.id, "model": completion.model, "finish_reason": choice.finish_reason, "usage": usage}
+        return choice.message.content, "", meta
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -231,23 +202,10 @@ class JudgeClient:
             text = self._read_cache(key)
             if text is not None:
                 return JudgeResult(text=text, cached=True, key=key)
-            error = ""
-            attempts = 0
-            for attempts in range(1, self.config.max_retries + 2):
-                try:
-                    text, meta = self._attempt(payload)
-                except _Fatal as exc:
-                    error = self._scrub(str(exc))
-                    break
-                except _Retryable as exc:
-                    error = self._scrub(str(exc))
-                    if attempts > self.config.max_retries:
-                        break
-                    delay = self.backoff_delay(attempts, exc.retry_after)
-                    log.warning("judge call %s attempt %d/%d failed: %s; retrying in %.2fs",
-                                key[:12], attempts, self.config.max_retries + 1, error, delay)
-                    time.sleep(delay)
-                    continue
+            self._local.attempts = 0
+            text, error, meta = self._send(payload)
+            attempts = self._local.attempts
+            if text is not None:
                 path = self.cache_path(key)
                 if path is not None:
                     write_json(path, {"key": key, "base_url": self.config.base_url, "request": payload,

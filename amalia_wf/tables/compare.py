@@ -1,8 +1,9 @@
 """Reproduced values beside the paper's, cell by cell, for any of the paper's result tables.
 
 The paper's values are data (`data/reported/paper_tables.csv`: table, group, row, column, value,
-and the cell they were typed in from). A reproduced value comes with the file and rule that
-produced it. A cell without a result is "missing", never zero; cells further than the tolerance
+and the cell they were typed in from). A reproduced value comes with where it came from: the rule
+that wrote the files it was read from, those files, and what else made it (model input, scorer, n),
+each a column of the CSV (report.provenance reads them). A cell without a result is "missing", never zero; cells further than the tolerance
 from the paper are flagged. A cell without a value may say why instead of "missing" (its
 `status`, e.g. "not run: no judge configured"): that text is the cell's status in the CSV and
 what the rendered tables print in place of the value.
@@ -29,12 +30,16 @@ GROUPS = {
     "judges": "LLM judges",
     "offline": "Offline scorer",
 }
-COLUMNS = ["group", "model", "paper_row", "column", "reproduced", "reported", "difference", "status", "reported_cell", "produced_by"]
+COLUMNS = ["group", "model", "paper_row", "column", "reproduced", "reported", "difference", "status", "reported_cell", "rule", "paths", "detail"]
+# A cell's `paths` in the CSV: its files, in one text column.
+PATH_SEPARATOR = " "
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One reproduced value (None when the result is missing) and where it came from.
+    """One reproduced value (None when the result is missing) of one model and where it came from:
+    `rule` wrote the `paths` it was read from; `detail` says what else made it ("judge X", "model
+    results/models/sft, data ...").
 
     `status` says why a cell has no value ("not run: no judge configured"); None means "missing".
     It is ignored when there is a value."""
@@ -44,7 +49,9 @@ class Cell:
     paper_row: str | None
     column: str
     value: float | None
-    produced_by: str
+    rule: str = ""
+    paths: tuple[str, ...] = ()
+    detail: str = ""
     status: str | None = None
 
 
@@ -61,11 +68,11 @@ def compare(table: str, cells: Sequence[Cell], columns: Sequence[str], tolerance
     rows = []
     for cell in cells:
         ref = lookup.get((cell.paper_row, cell.column))
-        rows.append(_row(cell.group, cell.model, cell.paper_row, cell.column, cell.value, ref, tolerance, cell.produced_by, cell.status))
+        rows.append(_row(cell, ref, tolerance))
     covered = {c.paper_row for c in cells}
     for ref in paper.itertuples():
         if ref.row not in covered and ref.column in columns:
-            rows.append(_row(ref.group, "", ref.row, ref.column, None, ref, tolerance, ""))
+            rows.append(_row(Cell("", ref.group, ref.row, ref.column, None), ref, tolerance))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     order = {g: i for i, g in enumerate(GROUPS)}
     frame["_g"] = frame["group"].map(order)
@@ -75,26 +82,27 @@ def compare(table: str, cells: Sequence[Cell], columns: Sequence[str], tolerance
     return frame.sort_values(["_g", "_r", "_c"], kind="stable").drop(columns=["_g", "_r", "_c"]).reset_index(drop=True)
 
 
-def _row(
-    group: str, model: str, paper_row: str | None, column: str, value: float | None, ref: object, tolerance: float, produced_by: str, why: str | None = None
-) -> dict[str, object]:
+def _row(cell: Cell, ref: object, tolerance: float) -> dict[str, object]:
     rep = getattr(ref, "value", None)
+    value = cell.value
     have = value is not None and not math.isnan(value)
     if not have:
-        status = why or "missing"
+        status = cell.status or "missing"
     elif rep is None:
         status = "not in paper"
     else:
         status = "differs" if abs(value - rep) > tolerance else "ok"
     return {
-        "group": group,
-        "model": model,
-        "paper_row": paper_row or "",
-        "column": column,
+        "group": cell.group,
+        "model": cell.model,
+        "paper_row": cell.paper_row or "",
+        "column": cell.column,
         "reproduced": round(value, 2) if have else None,
         "reported": rep,
         "difference": round(value - rep, 2) if have and rep is not None else None,
         "status": status,
         "reported_cell": getattr(ref, "cell", ""),
-        "produced_by": produced_by,
+        "rule": cell.rule,
+        "paths": PATH_SEPARATOR.join(cell.paths),
+        "detail": cell.detail,
     }

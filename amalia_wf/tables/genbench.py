@@ -4,12 +4,13 @@ The rules (rules/genbench.smk) hand each builder a *plan*: per model, per column
 a value is read from (and how), or why the cell has no value ("not run: no judge configured").
 The plan is made where the configuration is known; the builders only read and compare.
 
-Cell specs (dicts):
-    {"kind": "summary", "path": P, "produced_by": S}   value = P's overall mean (judged/guarded summary JSON)
-    {"kind": "p3b3", "path": P, "setting": X, "scorer": N, "produced_by": S}
-                                                        value = the headline mean of scorer N's rows in
-                                                        P for setting X (p3b3_aggregate.summary)
-    {"status": "not run: ...", "produced_by": S}       no value, and why
+Cell specs (dicts); "rule" is the rule writing P, "detail" what else made the value (judge, scorer):
+    {"kind": "summary", "path": P, "rule": R, "detail": D}    value = P's overall mean (judged/guarded
+                                                              summary JSON)
+    {"kind": "p3b3", "path": P, "setting": X, "scorer": N, "rule": R, "detail": D}
+                                                              value = the headline mean of scorer N's
+                                                              rows in P for setting X (p3b3_aggregate.summary)
+    {"status": "not run: ..."}                                no value, and why
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ def cells_from_plan(models: Sequence[ModelSpec], plan: Mapping[str, Mapping[str,
         for column, cell in plan[spec.name].items():
             value, status = cell_value(cell)
             row = (paper_rows or {}).get(spec.name, spec.paper_row)
-            out.append(Cell(spec.name, spec.group, row, column, value, cell.get("produced_by", ""), status))
+            paths = (cell["path"],) if "path" in cell else ()
+            out.append(Cell(spec.name, spec.group, row, column, value, cell.get("rule", ""), paths, cell.get("detail", ""), status))
     return out
 
 
@@ -101,7 +103,7 @@ def build(
     notes: Sequence[str] = (),
     paper_rows: Mapping[str, str | None] | None = None,
 ) -> pd.DataFrame:
-    """Table 4, Table 5, P3B3 Table 2 or 5 from its plan: CSV, Markdown and LaTeX (paper values beside)."""
+    """Table 4, Table 5, P3B3 Table 2 or 5 from its plan: CSV, Markdown, LaTeX and HTML (paper values beside)."""
     frame = compare(table, cells_from_plan(models, plan, paper_rows), columns, tolerance)
     write_all(frame, columns, title, tolerance, out, notes=notes)
     return frame
@@ -161,27 +163,28 @@ def table1(
             judged[key] = variant
             scorers[key] = validation.judge_scores(items, judge, variant)
     frame = agreement_table(validation.human_ratings(items), scorers, scales)
-    source = f"rule p3b3_table1 <- {ratings_path} ({len(items)} rated answers)"
+    rated = f"{len(items)} rated answers"
     paper_classifier = {"perovaz": "PeroVaz (PV)", "ptvid": "PtVId (VId)"}
     cells: list[Cell] = []
 
-    def add(model: str, group: str, row: str | None, result: Mapping[str, Any] | None, produced_by: str, status: str | None = None) -> None:
+    def add(model: str, group: str, row: str | None, result: Mapping[str, Any] | None, scorer: str = "", status: str | None = None) -> None:
+        detail = ", ".join(filter(None, [rated, scorer, f"n={int(result['n']) if result is not None else 0}"]))
         for column, key in zip(TABLE1_COLUMNS, ("kappa", "pearson", "mae"), strict=True):
             value = None if result is None else float(result[key])
-            cells.append(Cell(model, group, row, column, value, f"{produced_by}, n={int(result['n']) if result is not None else 0}", status))
+            cells.append(Cell(model, group, row, column, value, "p3b3_table1", (ratings_path,), detail, status))
 
     by_method = {r["method"]: r for r in frame.to_dict("records")}
-    add("annotators", "humans", "Humans", by_method["Humans"], source)
-    add("variety (offline)", "offline", None, by_method["variety (offline)"], f"{source}, scorer amalia_wf.variety")
+    add("annotators", "humans", "Humans", by_method["Humans"])
+    add("variety (offline)", "offline", None, by_method["variety (offline)"], "scorer amalia_wf.variety")
     for name, row in paper_classifier.items():
         if name in classifiers:
-            add(name, "classifiers", row, by_method[name], f"{source}, classifier {name}")
+            add(name, "classifiers", row, by_method[name], f"classifier {name}")
         else:
-            add(name, "classifiers", row, None, source, NO_CLASSIFIER)
+            add(name, "classifiers", row, None, status=NO_CLASSIFIER)
     if judge is None:
-        add("judge", "judges", None, None, source, NO_JUDGE)
+        add("judge", "judges", None, None, status=NO_JUDGE)
     for key, variant in judged.items():
-        add(f"{judge_model} {variant}", "judges", validation.paper_judge_row(judge_model or "", variant), by_method[key], f"{source}, judge {judge_model} prompt {variant}")
+        add(f"{judge_model} {variant}", "judges", validation.paper_judge_row(judge_model or "", variant), by_method[key], f"judge {judge_model} prompt {variant}")
     table = compare("p3b3_table1", cells, TABLE1_COLUMNS, tolerance)
     valid = sum(r is not None for r in human_reference(list(validation.human_ratings(items).values())))
     notes = [f"Ratings: {ratings_path} ({len(items)} answers, {valid} valid); the paper's are 200 answers rated by two linguists (88.5% valid)."]

@@ -1,17 +1,38 @@
-"""A compared table (amalia_wf.tables.compare) as CSV, Markdown, LaTeX and one bar chart per column."""
+"""A compared table (amalia_wf.tables.compare) as CSV, Markdown, LaTeX, HTML and one bar chart per column.
+
+Markdown, LaTeX and HTML are rendered by pandas from one wide frame (`table_cells`): one row per
+model or paper row, under its group (Fully open / Open weight / ...) as the outer index level, one
+column per table column. `table_cells` is the one place where a cell's text and its style are
+decided; the LaTeX and HTML writers apply that style through pandas' Styler.
+"""
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from amalia_wf.figures import plt, write_csv, write_png
 from amalia_wf.io import atomic_path
 from amalia_wf.tables.compare import GROUPS
 
 FLAG = "†"  # outside the tolerance
+NO_CELL = "missing / –"  # a column the long frame has no row for
+# The header of the row labels (the columns' index name: Styler prints it above them).
+ROW_HEADER = "Model"
+# Style classes of a cell (table_cells): its look in the HTML page.
+HTML_STYLES = {"differs": "background: #fde2e1;", "missing": "color: #999;"}
+HTML_TABLE_STYLES = [
+    {"selector": "", "props": "border-collapse: collapse; font-family: system-ui, sans-serif; font-size: 13px;"},
+    {"selector": "caption", "props": "caption-side: top; text-align: left; padding-bottom: 0.5em;"},
+    {"selector": "th", "props": "border: 1px solid #ccc; padding: 3px 6px; white-space: nowrap; text-align: left; font-weight: normal;"},
+    {"selector": "thead th", "props": "background: #f0f0f0; font-weight: 600;"},
+    {"selector": "td", "props": "border: 1px solid #ccc; padding: 3px 6px; white-space: nowrap;"},
+    *({"selector": f"td.{name}", "props": props} for name, props in HTML_STYLES.items()),
+]
 
 
 def _label(model: str, paper_row: str) -> str:
@@ -20,70 +41,78 @@ def _label(model: str, paper_row: str) -> str:
     return model or paper_row
 
 
-def _cell_text(row: pd.Series, latex: bool = False, decimals: int = 1) -> str:
+def _cell(row: pd.Series, decimals: int) -> tuple[str, str]:
+    """(text, style classes) of one compared cell: "reproduced† / reported (difference)", or its
+    status ("missing", "not run: no judge configured") in place of the value."""
     rep = "–" if pd.isna(row["reported"]) else f"{row['reported']:.{decimals}f}"
     if pd.isna(row["reproduced"]):
-        # "missing", or why there is no value ("not run: no judge configured")
-        return f"{_tex_escape(str(row['status'])) if latex else row['status']} / {rep}"
-    flag = ("$^\\dagger$" if latex else FLAG) if row["status"] == "differs" else ""
+        return f"{row['status']} / {rep}", "missing"
+    differs = row["status"] == "differs"
     diff = "" if pd.isna(row["difference"]) else f" ({row['difference']:+.{decimals}f})"
-    return f"{row['reproduced']:.{decimals}f}{flag} / {rep}{diff}"
+    return f"{row['reproduced']:.{decimals}f}{FLAG if differs else ''} / {rep}{diff}", "differs" if differs else ""
 
 
-def wide(frame: pd.DataFrame, columns: Sequence[str], latex: bool = False, decimals: int = 1) -> list[tuple[str, str, list[str]]]:
-    """(group, row label, cell texts in column order) per table row, in the compared order."""
-    out: list[tuple[str, str, list[str]]] = []
-    for (group, model, paper_row), rows in frame.groupby(["group", "model", "paper_row"], sort=False):
-        by_column = {r["column"]: _cell_text(r, latex, decimals) for _, r in rows.iterrows()}
-        out.append((group, _label(model, paper_row), [by_column.get(c, "missing / –") for c in columns]))
-    return out
+def table_cells(frame: pd.DataFrame, columns: Sequence[str], decimals: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The wide table: (cell texts, cell style classes), same shape; index (group, row label) in
+    the compared order, columns the table's in `columns` order. Every format is rendered from these
+    two frames, so emphasis (best model per column, ...) is a class added here."""
+    keys = ["group", "model", "paper_row"]
+    decided = [_cell(row, decimals) for _, row in frame.iterrows()]
+    long = frame[keys + ["column"]].assign(text=[t for t, _ in decided], css=[c for _, c in decided])
+    order = pd.MultiIndex.from_frame(long[keys].drop_duplicates())
+    text = long.pivot(index=keys, columns="column", values="text").reindex(index=order, columns=list(columns))
+    css = long.pivot(index=keys, columns="column", values="css").reindex(index=order, columns=list(columns))
+    absent = text.isna()
+    text, css = text.mask(absent, NO_CELL), css.mask(absent, "missing")
+    index = pd.MultiIndex.from_arrays(
+        [[GROUPS.get(g, g) for g in order.get_level_values("group")], [_label(m, p) for _, m, p in order]]
+    )
+    header = pd.Index(list(columns), name=ROW_HEADER)
+    return text.set_axis(index, axis=0).set_axis(header, axis=1), css.set_axis(index, axis=0).set_axis(header, axis=1)
+
+
+def styled(frame: pd.DataFrame, columns: Sequence[str], decimals: int, escape: str) -> Styler:
+    """The wide table as a Styler, its cells' style classes set and every text escaped for `escape`
+    ("html" or "latex")."""
+    text, css = table_cells(frame, columns, decimals)
+    return text.style.set_td_classes(css).format(escape=escape).format_index(escape=escape, axis=0).format_index(escape=escape, axis=1)
+
+
+def legend(tolerance: float) -> str:
+    return f"Each cell: reproduced / reported (difference). {FLAG} = more than {tolerance:g} points from the paper."
 
 
 def markdown(frame: pd.DataFrame, columns: Sequence[str], title: str, tolerance: float, decimals: int = 1, notes: Sequence[str] = ()) -> str:
     """`notes`: lines printed under the legend (which scorer filled a column, and the like)."""
-    lines = [f"# {title}", "", f"Each cell: reproduced / reported (difference). {FLAG} = more than {tolerance:g} points from the paper.", ""]
-    lines += [f"{note}\n" for note in notes]
-    lines.append("| Model | " + " | ".join(columns) + " |")
-    lines.append("|" + "---|" * (len(columns) + 1))
-    current = None
-    for group, label, cells in wide(frame, columns, decimals=decimals):
-        if group != current:
-            lines.append(f"| *{GROUPS.get(group, group)}* |" + " |" * len(columns))
-            current = group
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    text, _ = table_cells(frame, columns, decimals)
+    rows = text.reset_index(names=["Group", ROW_HEADER])
+    rows["Group"] = rows["Group"].mask(rows["Group"].duplicated(), "")  # each group named once, on its first row
+    head = [f"# {title}", "", legend(tolerance), "", *(f"{note}\n" for note in notes)]
+    return "\n".join(head) + "\n" + rows.to_markdown(index=False) + "\n"
 
 
-def _tex_escape(text: str) -> str:
-    for a, b in (("\\", "\\textbackslash{}"), ("&", "\\&"), ("%", "\\%"), ("_", "\\_"), ("#", "\\#")):
-        text = text.replace(a, b)
-    return text
+def _latex_text(text: str) -> str:
+    """`text` escaped for LaTeX as pandas escapes a cell (Styler leaves captions as they are)."""
+    return pd.DataFrame([[text]]).style.hide(axis=0).hide(axis=1).format(escape="latex").to_string().rstrip("\n")
 
 
 def latex(frame: pd.DataFrame, columns: Sequence[str], title: str, tolerance: float, decimals: int = 1, notes: Sequence[str] = ()) -> str:
-    lines = [
-        "\\begin{table}[t]",
-        "\\small",
-        "\\begin{tabular}{l" + "c" * len(columns) + "}",
-        "\\toprule",
-        "Model & " + " & ".join(_tex_escape(c) for c in columns) + " \\\\",
-        "\\midrule",
-    ]
-    current = None
-    for group, label, cells in wide(frame, columns, latex=True, decimals=decimals):
-        if group != current:
-            lines.append(f"\\multicolumn{{{len(columns) + 1}}}{{l}}{{\\textit{{{GROUPS.get(group, group)}}}}} \\\\")
-            current = group
-        lines.append(_tex_escape(label) + " & " + " & ".join(cells) + " \\\\")
-    lines += [
-        "\\bottomrule",
-        "\\end{tabular}",
-        f"\\caption{{{_tex_escape(title)}. Reproduced / reported (difference); $^\\dagger$: more than {tolerance:g} points from the paper."
-        + "".join(f" {_tex_escape(note)}" for note in notes)
-        + "}",
-        "\\end{table}",
-    ]
-    return "\n".join(lines) + "\n"
+    caption = " ".join(_latex_text(t) for t in (f"{title}.", legend(tolerance), *notes))
+    return styled(frame, columns, decimals, "latex").to_latex(
+        column_format="ll" + "c" * len(columns),
+        position="t",
+        environment="table",
+        hrules=True,
+        multirow_align="naive",  # the group on its first row, without the multirow package
+        caption=caption,
+    )
+
+
+def html_page(frame: pd.DataFrame, columns: Sequence[str], title: str, tolerance: float, decimals: int = 1, notes: Sequence[str] = ()) -> str:
+    """A self-contained page (the report shows HTML inline): shaded cells differ from the paper by
+    more than the tolerance, grey ones have no value."""
+    caption = "<br>".join([f"<strong>{html.escape(title)}</strong>", *map(html.escape, (legend(tolerance), *notes))])
+    return styled(frame, columns, decimals, "html").set_caption(caption).set_table_styles(HTML_TABLE_STYLES).to_html(doctype_html=True)
 
 
 def bar_chart(frame: pd.DataFrame, column: str, path: str | os.PathLike[str]) -> None:
@@ -105,6 +134,9 @@ def bar_chart(frame: pd.DataFrame, column: str, path: str | os.PathLike[str]) ->
     write_png(fig, path)
 
 
+FORMATS = {"md": markdown, "tex": latex, "html": html_page}
+
+
 def write_all(
     frame: pd.DataFrame,
     columns: Sequence[str],
@@ -115,13 +147,12 @@ def write_all(
     decimals: int = 1,
     notes: Sequence[str] = (),
 ) -> None:
-    """`out`: csv, md, tex paths; one PNG per column under `plots_dir` when given; `notes` go under
-    the Markdown legend and into the LaTeX caption."""
+    """`out`: csv, md, tex and html paths; one PNG per column under `plots_dir` when given; `notes`
+    go under the legend (Markdown, HTML) and into the caption (LaTeX)."""
     write_csv(frame, out["csv"])
-    texts = (("md", markdown(frame, columns, title, tolerance, decimals, notes)), ("tex", latex(frame, columns, title, tolerance, decimals, notes)))
-    for kind, text in texts:
+    for kind, render in FORMATS.items():
         with atomic_path(out[kind]) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(render(frame, columns, title, tolerance, decimals, notes), encoding="utf-8")
     if plots_dir:
         os.makedirs(plots_dir, exist_ok=True)
         for column in columns:

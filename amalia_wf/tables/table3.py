@@ -28,7 +28,9 @@ def cells(models: Sequence[ModelSpec], results: Mapping[str, Mapping[str, str]],
                     paper_row=spec.paper_row,
                     column=TASKS[task].column,
                     value=None if value is None else value * TASKS[task].scale,
-                    produced_by=f"rule evaluate_model -> {path} (model {inputs[spec.name]}, data results/eval_data/{task}/prepared, {record['lm_eval_task']} {record['metric']})",
+                    rule="evaluate_model",
+                    paths=(path,),
+                    detail=f"model {inputs[spec.name]}, data results/eval_data/{task}/prepared, {record['lm_eval_task']} {record['metric']}",
                 )
             )
     return out

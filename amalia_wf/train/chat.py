@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-
 ROLES = frozenset({"system", "user", "assistant"})
 ON_ERROR = ("fail", "skip")
 ENTRY_KEYS = ("name", "task", "language", "proportion", "tokens", "license", "source")

@@ -13,8 +13,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerState
 from trl import DPOConfig, DPOTrainer
 
 from amalia_wf.train.chat import ChatDataError, read_json_lines, turn_problem
-from amalia_wf.train.runs import ThroughputLog, write_provenance
-from amalia_wf.train.runs import REPO, stage_parser, train_and_save
+from amalia_wf.train.runs import REPO, ThroughputLog, stage_parser, train_and_save, write_provenance
 from amalia_wf.train.sft import shared_args
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Mapping
 from typing import Any
@@ -46,15 +45,3 @@ def launcher(dist: Mapping[str, Any]) -> str:
     # One task per node; each task's torchrun/accelerate starts the node's processes.
     return f"{env}srun --ntasks {nodes} --ntasks-per-node 1 bash -c '{inner} \"$@\"' --"
 
-
-def gpu_hours(resources: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
-    """GPU hours one job of each rule asks Slurm for: GPUs (`gpu` total, or `gres: gpu:N` per node) x runtime."""
-    default = resources.get("default", {})
-    out = {}
-    for rule, block in resources.items():
-        merged = {**default, **block}
-        per_node = re.fullmatch(r"gpu(?::[\w.]+)?:(\d+)", merged.get("gres", ""))
-        gpus = merged.get("gpu") or (int(per_node.group(1)) * merged.get("nodes", 1) if per_node else 0)
-        if rule != "default" and gpus:
-            out[rule] = gpus * merged["runtime"] / 60
-    return out

@@ -17,23 +17,17 @@ import math
 import random
 from collections import Counter
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
-from transformers import (
-    AutoModelForCausalLM,
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    PreTrainedTokenizerBase,
-)
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
 
+from amalia_wf.generation import GenerationSettings, Messages
+from amalia_wf.generation import generate as generate_answers
 from amalia_wf.io import atomic_path, dumps, write_json
 from amalia_wf.train.chat import ChatDataError, load_chat_file, read_json_lines
-from amalia_wf.train.tokenizer import CHAT_TEMPLATE, IM_END
-
-Messages = list[dict[str, str]]
+from amalia_wf.train.tokenizer import CHAT_TEMPLATE
 
 
 def _device() -> torch.device:
@@ -66,109 +60,28 @@ def sample_prompts(records: Sequence[dict[str, Any]], n: int, seed: int) -> list
 # --------------------------------------------------------------------------- generation
 
 
-class Generator(Protocol):
-    def generate(self, prompts: Sequence[Messages], n: int) -> list[list[str]]: ...
-
-
-def _chat_texts(
-    tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Messages], add_generation_prompt: bool
-) -> list[str]:
-    # A tokenizer without a template gets the policy's ChatML, the format every model here was trained on.
-    template = None if tokenizer.chat_template else CHAT_TEMPLATE
-    return [
-        tokenizer.apply_chat_template(
-            c, tokenize=False, add_generation_prompt=add_generation_prompt, chat_template=template
-        )
-        for c in conversations
-    ]
-
-
-def _stop_token_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
-    """eos ends a document and <|im_end|> a chat turn: an answer stops at whichever comes first."""
-    ids = {tokenizer.eos_token_id, tokenizer.get_vocab().get(IM_END)}
-    return sorted(i for i in ids if i is not None)
-
-
-class HFGenerator:
-    """Sampling with transformers: the offline default's path, reproducible on CPU from the seed."""
-
-    def __init__(
-        self, model_dir: str | Path, max_new_tokens: int, temperature: float, top_p: float, batch_size: int, seed: int
-    ) -> None:
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.tokenizer.padding_side = "left"  # generation continues every row from its right edge
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir).to(_device()).eval()
-        self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
-        self.batch_size, self.seed = batch_size, seed
-        self.stop_ids = _stop_token_ids(self.tokenizer)
-
-    @torch.inference_mode()
-    def generate(self, prompts: Sequence[Messages], n: int) -> list[list[str]]:
-        """n sampled answers per prompt, decoded without the prompt or special tokens."""
-        texts = _chat_texts(self.tokenizer, prompts, add_generation_prompt=True)
-        answers: list[list[str]] = []
-        for start in range(0, len(texts), self.batch_size):
-            # The template already writes whatever special tokens the model expects.
-            batch = self.tokenizer(
-                texts[start : start + self.batch_size], add_special_tokens=False, padding=True, return_tensors="pt"
-            ).to(self.model.device)
-            # Seeded per batch, so a rerun draws the same candidates whatever ran before it.
-            torch.manual_seed(self.seed + start)
-            sequences = self.model.generate(
-                **batch,
-                do_sample=True,
-                temperature=self.temperature,
-                top_p=self.top_p,
-                max_new_tokens=self.max_new_tokens,
-                num_return_sequences=n,
-                eos_token_id=self.stop_ids,
-                pad_token_id=self.tokenizer.pad_token_id,
-            )
-            new_tokens = sequences[:, batch["input_ids"].shape[1] :]
-            decoded = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            # generate() returns the n samples of each prompt next to each other.
-            answers.extend(decoded[i : i + n] for i in range(0, len(decoded), n))
-        return answers
-
-
-class VLLMGenerator:
-    """The paper's sampler: vLLM, which needs its own environment and a GPU."""
-
-    def __init__(
-        self, model_dir: str | Path, max_new_tokens: int, temperature: float, top_p: float, batch_size: int, seed: int
-    ) -> None:
-        from vllm import LLM, SamplingParams  # only installed in the vLLM environment
-
-        del batch_size  # kept for the shared interface: vLLM schedules its own batches
-        self.llm = LLM(model=str(model_dir), dtype="bfloat16", seed=seed)
-        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.seed = seed
-        self.sampling_params = partial(
-            SamplingParams,
-            temperature=temperature,
-            top_p=top_p,
-            max_tokens=max_new_tokens,
-            stop_token_ids=_stop_token_ids(self.tokenizer),
-        )
-
-    def generate(self, prompts: Sequence[Messages], n: int) -> list[list[str]]:
-        # Token ids rather than text: vLLM would otherwise add a second BOS to a template that writes one.
-        texts = _chat_texts(self.tokenizer, prompts, add_generation_prompt=True)
-        requests = [{"prompt_token_ids": self.tokenizer(t, add_special_tokens=False)["input_ids"]} for t in texts]
-        # vLLM seeds the n samples of a request seed, seed+1, ...: stepping by n keeps every sample's seed distinct.
-        params = [self.sampling_params(n=n, seed=self.seed + i * n) for i in range(len(requests))]
-        outputs = self.llm.generate(requests, sampling_params=params, use_tqdm=False)
-        return [[c.text for c in out.outputs] for out in outputs]
-
-
-def build_generator(backend: str, model_dir: str | Path, cfg: dict[str, Any]) -> Generator:
-    cls = {"hf": HFGenerator, "vllm": VLLMGenerator}[backend]
-    return cls(model_dir, cfg["max_new_tokens"], cfg["temperature"], cfg["top_p"], cfg["batch_size"], cfg["seed"])
+def generation_settings(cfg: dict[str, Any], n: int) -> GenerationSettings:
+    """The config section's sampling, n answers per prompt."""
+    return GenerationSettings(
+        max_new_tokens=cfg["max_new_tokens"],
+        backend=cfg["backend"],
+        batch_size=cfg["batch_size"],
+        temperature=cfg["temperature"],
+        top_p=cfg["top_p"],
+        seed=cfg["seed"],
+        num_return_sequences=n,
+        # A tokenizer without a template gets the policy's ChatML, the format every model here was trained on.
+        fallback_chat_template=CHAT_TEMPLATE,
+    )
 
 
 # --------------------------------------------------------------------------- reward
+
+
+def _conversation_texts(tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Messages]) -> list[str]:
+    # As in generation_settings: the policy's ChatML where the tokenizer has no template.
+    template = None if tokenizer.chat_template else CHAT_TEMPLATE
+    return [tokenizer.apply_chat_template(c, tokenize=False, chat_template=template) for c in conversations]
 
 
 class RewardScorer:
@@ -200,7 +113,7 @@ class RewardScorer:
         for start in range(0, len(flat), self.batch_size):
             chunk = flat[start : start + self.batch_size]
             batch = self.tokenizer(
-                _chat_texts(self.tokenizer, [conv for _, conv in chunk], add_generation_prompt=False),
+                _conversation_texts(self.tokenizer, [conv for _, conv in chunk]),
                 add_special_tokens=False,
                 padding=True,
                 truncation=True,
@@ -347,8 +260,8 @@ def _records(paths: Sequence[str | Path]) -> list[dict[str, Any]]:
     return [r for p in paths for r in load_chat_file(p)[0]]
 
 
-def _single_answers(backend: str, model_dir: str | Path, cfg: dict[str, Any], prompts: Sequence[Messages]) -> list[str]:
-    return [cands[0] for cands in build_generator(backend, model_dir, cfg).generate(prompts, 1)]
+def _single_answers(model_dir: str | Path, cfg: dict[str, Any], prompts: Sequence[Messages]) -> list[str]:
+    return [answer for (answer,) in generate_answers(model_dir, prompts, generation_settings(cfg, 1))]
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -362,21 +275,21 @@ def _mean(values: Sequence[float]) -> float | None:
 
 def _on_policy(sft_dir: str, sft_data: Sequence[str], cfg: dict[str, Any]) -> list[dict[str, Any]]:
     prompts = [s["prompt"] for s in sample_prompts(_records(sft_data), cfg["n_prompts"], cfg["seed"])]
-    candidates = build_generator(cfg["backend"], sft_dir, cfg).generate(prompts, cfg["n_candidates"])
+    candidates = generate_answers(sft_dir, prompts, generation_settings(cfg, cfg["n_candidates"]))
     return [{"strategy": "on_policy", "prompt": p, "candidates": c} for p, c in zip(prompts, candidates, strict=True)]
 
 
 def _persona(sft_dir: str, persona: dict[str, Any], cfg: dict[str, Any]) -> list[dict[str, Any]]:
     # The SFT model answers unless another model is named (Qwen3-0.6B for the Persona-Nemotron subsets).
     items = prompts_with_references(_records(persona["paths"]))
-    answers = _single_answers(cfg["backend"], persona.get("model", sft_dir), cfg, [s["prompt"] for s in items])
+    answers = _single_answers(persona.get("model", sft_dir), cfg, [s["prompt"] for s in items])
     return [{"strategy": "persona", **item, "generated": a} for item, a in zip(items, answers, strict=True)]
 
 
 def _two_model(two_model: dict[str, Any], cfg: dict[str, Any]) -> list[dict[str, Any]]:
     prompts = [s["prompt"] for s in prompts_with_references(_records(two_model["paths"]))]
-    chosen = _single_answers(cfg["backend"], two_model["chosen_model"], cfg, prompts)
-    rejected = _single_answers(cfg["backend"], two_model["rejected_model"], cfg, prompts)
+    chosen = _single_answers(two_model["chosen_model"], cfg, prompts)
+    rejected = _single_answers(two_model["rejected_model"], cfg, prompts)
     return [
         {"strategy": "two_model", "prompt": p, "chosen": c, "rejected": r}
         for p, c, r in zip(prompts, chosen, rejected, strict=True)

@@ -17,6 +17,7 @@ from amalia_wf.train.models import load_with_longer_context
 from amalia_wf.train.packing import PackedDataset, shard_paths
 from amalia_wf.train.runs import REPO, ThroughputLog, stage_parser, train_and_save, use_bf16, write_provenance
 
+
 def build_trainer(
     base_dir: str | Path,
     sources: list[tuple[str | Path, float]],

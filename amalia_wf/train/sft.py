@@ -15,6 +15,7 @@ from amalia_wf.io import write_json
 from amalia_wf.train.chat import load_mixture, split_validation, validate_mixture
 from amalia_wf.train.runs import REPO, ThroughputLog, stage_parser, train_and_save, use_bf16, write_provenance
 
+
 def shared_args(cfg: Mapping[str, Any], checkpoint_dir: str | Path) -> dict[str, Any]:
     """Trainer arguments SFT and DPO set the same way."""
     return {

@@ -23,6 +23,10 @@ output parsing -- runs for real, end to end, without network access.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 # Built-in training text for the tiny tokenizer. A few dozen European-Portuguese
 # sentences give a WordPiece vocabulary of a few hundred entries (capped at 500);
@@ -94,7 +98,7 @@ _QUALITY_LABELS = {0: "low", 1: "medium", 2: "high"}
 # trust_remote_code loading, exactly like EuroFilter's files on the Hub.
 
 _CONFIGURATION_SRC = '''\
-"""Configuration of the tiny EuroFilter stand-in (see amalia_wf/tiny_models.py)."""
+"""Configuration of the tiny EuroFilter stand-in (see tests/tiny_models.py)."""
 from transformers import BertConfig
 
 
@@ -105,7 +109,7 @@ class TinyEuroFilterConfig(BertConfig):
 '''
 
 _MODELING_SRC = '''\
-"""Modelling code of the tiny EuroFilter stand-in (see amalia_wf/tiny_models.py).
+"""Modelling code of the tiny EuroFilter stand-in (see tests/tiny_models.py).
 
 Mimics EuroFilter's interface: an encoder with several heads whose output is a
 ModelOutput carrying ``quality_logits`` [B, 3] (0=low, 1=medium, 2=high) and an
@@ -162,7 +166,7 @@ class TinyEuroFilterForQuality(PreTrainedModel):
 '''
 
 
-def _build_tokenizer(out_dir: Path) -> "PreTrainedTokenizerFast":  # noqa: F821
+def _build_tokenizer(out_dir: Path) -> PreTrainedTokenizerFast:
     import string
     from collections import Counter
 

@@ -1,0 +1,58 @@
+"""The rules of the real workflow, as Snakemake parses them: which run jobs, which are local rules,
+and the resources each asks for. Read in a child process (`python -m tests.workflow_rules`): parsing
+the Snakefile changes the process's sys.path and environment (rules/common.smk).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def workflow_rules(workdir: Path, *configfiles: str) -> dict[str, dict[str, Any]]:
+    """rule name -> {"job": runs a job (not a target-only rule), "local": a localrule,
+    "threads", "mem_mb"}, for the workflow in `workdir` with `configfiles` over its config."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.workflow_rules", str(workdir), *configfiles],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"parsing the workflow in {workdir} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout)
+
+
+def _main(workdir: Path, configfiles: list[str]) -> None:
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, Quietness, ResourceSettings
+
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(),
+            config_settings=ConfigSettings(configfiles=[workdir / f for f in configfiles]),
+            snakefile=workdir / "Snakefile",
+            workdir=workdir,
+        )._workflow
+        # Workflow.is_local() says True for every rule without a cluster executor; the rules that
+        # declare `localrule: True` are in _localrules.
+        rules = {
+            r.name: {
+                "job": not r.norun,
+                "local": r.name in workflow._localrules,
+                "threads": r.resources["_cores"].value,
+                "mem_mb": r.resources["mem_mb"].value if "mem_mb" in r.resources else None,
+            }
+            for r in workflow.rules
+        }
+    print(json.dumps(rules))
+
+
+if __name__ == "__main__":
+    _main(Path(sys.argv[1]).resolve(), sys.argv[2:])
