@@ -51,8 +51,9 @@ def test_cross_offsets_lift_keys_of_each_file(tmp_path):
 
 
 def test_rows_sharing_only_the_first_hash_are_not_pairs():
-    rows = np.array([[7, 1, 30], [7, 2, 10], [7, 1, 20], [8, 1, 40]], dtype=np.uint64)
-    heads, members = slice_pairs(rows)
+    # Row 2 is not in the slice (index): it would pair with row 0, and be the kept one.
+    rows = np.array([[7, 1, 30], [7, 2, 10], [7, 1, 5], [7, 1, 20], [8, 1, 40]], dtype=np.uint64)
+    heads, members = slice_pairs(rows, np.array([0, 1, 3, 4]))
     assert heads.tolist() == [20] and members.tolist() == [30]
 
 

@@ -103,55 +103,84 @@ class BandFile:
         self.key_offset = np.uint64(key_offset)
         self.cursor = 0  # rows before it were handed out
 
-    def read(self, stop: int) -> np.ndarray:
-        """Rows [cursor, stop) as a (rows, width) array, keys lifted by the offset; the cursor stays."""
-        out = np.empty((stop - self.cursor, self.width), dtype=np.uint64)
+    def read_into(self, out: np.ndarray) -> None:
+        """Rows [cursor, cursor + len(out)) into `out` (a C-contiguous block of rows), keys lifted by the
+        offset; the cursor stays."""
         with open(self.path, "rb") as f:
             f.seek(self._start + self.cursor * self.width * 8)
             if f.readinto(memoryview(out).cast("B")) != out.nbytes:
                 raise ValueError(f"{self.path}: truncated signature file")
         out[:, -1] += self.key_offset
-        return out
 
 
-def band_slices(files: Sequence[BandFile], limit: int) -> Iterator[np.ndarray]:
+# Rows read at first when a block ends inside a run of rows tied with the slice's last first hash
+# (doubled while the run goes on): such runs are short, and reading a whole block would need room
+# for one more block in the slice buffer.
+TIE_READ_ROWS = 256
+
+
+def band_slices(files: Sequence[BandFile], limit: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every row of one band once, merged from the (first-hash sorted) files in slices of about `limit`
     rows; rows with equal first hash always share a slice, so each slice's duplicates are complete.
+
+    Yields (rows, index), the slice being rows[index]. `rows` is one buffer that every slice is read
+    into, valid until the next slice is asked for: the job holds one slice's rows, whatever the
+    number of files or slices, and frees no large block between slices (freed blocks of varying
+    sizes fragment the heap, which keeps them counted in the job's memory).
 
     Each file contributes in proportion to its unread rows; a slice ends at the smallest last
     first-hash of the blocks read (of files not read to their end), so it is at most `limit` rows
     plus the rows tied with that last hash."""
     live = [f for f in files if f.rows]
+    if not live:
+        return
+    # Each live file reads at least one row, so the blocks of one slice fit in limit + files rows.
+    rows = np.empty((limit + len(live) + 4 * TIE_READ_ROWS, live[0].width), dtype=np.uint64)
     while live:
         remaining = sum(f.rows - f.cursor for f in live)
-        blocks = [f.read(min(f.rows, f.cursor + max(1, limit * (f.rows - f.cursor) // remaining))) for f in live]
-        open_ends = [b[-1, 0] for f, b in zip(live, blocks, strict=True) if f.cursor + len(b) < f.rows]
+        blocks, used = [], 0
+        for f in live:
+            n = min(f.rows - f.cursor, max(1, limit * (f.rows - f.cursor) // remaining))
+            f.read_into(rows[used : used + n])
+            blocks.append((used, n))
+            used += n
+        open_ends = [rows[start + n - 1, 0] for f, (start, n) in zip(live, blocks, strict=True) if f.cursor + n < f.rows]
         last = min(open_ends) if open_ends else np.uint64(np.iinfo(np.uint64).max)
-        parts = []
-        for f, block in zip(live, blocks, strict=True):
+        index = []
+        for f, (start, n) in zip(live, blocks, strict=True):
+            tie_read = TIE_READ_ROWS
             while True:
-                take = int(np.searchsorted(block[:, 0], last, side="right"))
-                parts.append(block[:take])
+                take = int(np.searchsorted(rows[start : start + n, 0], last, side="right"))
+                index.append(np.arange(start, start + take))
                 f.cursor += take
-                # A block read whole may stop inside a run of rows tied with `last`: read on.
-                if take < len(block) or f.cursor == f.rows:
+                if take < n or f.cursor == f.rows:
                     break
-                block = f.read(min(f.rows, f.cursor + len(block)))
+                # A block taken whole may stop inside a run of rows tied with `last`: read on, after
+                # the rows read so far.
+                start, n = used, min(f.rows - f.cursor, tie_read)
+                if used + n > len(rows):
+                    grown = np.empty((max(used + n, len(rows) * 5 // 4), rows.shape[1]), dtype=np.uint64)
+                    grown[:used] = rows[:used]
+                    rows = grown
+                f.read_into(rows[start : start + n])
+                used, tie_read = used + n, tie_read * 2
         live = [f for f in live if f.cursor < f.rows]
-        yield np.concatenate(parts)
+        yield rows, np.concatenate(index)
 
 
-def slice_pairs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(smallest key of its group, key) for every other member of each group of rows that agree on every hash."""
+def slice_pairs(rows: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(smallest key of its group, key) for every other member of each group of the rows rows[index]
+    that agree on every hash."""
     hashes = rows.shape[1] - 1
-    order = np.argsort(rows[:, 0], kind="stable")
-    first = rows[order, 0]
+    first = rows[index, 0]
+    order = np.argsort(first)
+    first = first[order]
     tied = first[1:] == first[:-1]
     # Only rows sharing their first hash with another can be duplicates: the full sort is over those.
     candidate = np.zeros(len(first), dtype=bool)
     candidate[1:] = tied
     candidate[:-1] |= tied
-    sub = rows[order[candidate]]
+    sub = rows[index[order[candidate]]]
     if len(sub) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     sub = sub[np.lexsort(sub.T[::-1])]  # by the hashes, then the key
@@ -168,10 +197,10 @@ def band_pairs(files: Sequence[BandFile], limit: int, path: str | Path) -> tuple
         raw = tmp.with_name(tmp.name + ".raw")
         try:
             with open(raw, "wb") as f:
-                for block in band_slices(files, limit):
-                    heads, members = slice_pairs(block)
+                for block, index in band_slices(files, limit):
+                    heads, members = slice_pairs(block, index)
                     np.stack([heads, members], axis=1).tofile(f)
-                    rows, slices, pairs = rows + len(block), slices + 1, pairs + len(heads)
+                    rows, slices, pairs = rows + len(index), slices + 1, pairs + len(heads)
             with open(tmp, "wb") as out, open(raw, "rb") as f:
                 header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.int64)), "fortran_order": False, "shape": (pairs, 2)}
                 np.lib.format.write_array_header_1_0(out, header)
