@@ -20,10 +20,10 @@ def paper(tmp_path: Path) -> Path:
     path = tmp_path / "paper.csv"
     path.write_text(
         "table,group,row,column,value,cell\n"
-        "t,fully_open,A,ARC-C,50.0,T row A ARC-C\n"
-        "t,fully_open,A,MMLU,40.0,T row A MMLU\n"
-        "t,open_weight,B,ARC-C,70.0,T row B ARC-C\n"
-        "t,open_weight,B,MMLU,60.0,T row B MMLU\n"
+        "table3,fully_open,A,ARC-C,50.0,T row A ARC-C\n"
+        "table3,fully_open,A,MMLU,40.0,T row A MMLU\n"
+        "table3,open_weight,B,ARC-C,70.0,T row B ARC-C\n"
+        "table3,open_weight,B,MMLU,60.0,T row B MMLU\n"
         "other,fully_open,A,ARC-C,1.0,elsewhere\n"
     )
     return path
@@ -36,7 +36,7 @@ def test_cells_are_compared_flagged_and_missing_rows_kept(paper: Path) -> None:
         Cell("extra", "open_weight", None, "ARC-C", 12.345),  # not a paper row
         Cell("extra", "open_weight", None, "MMLU", None),  # no result
     ]
-    frame = compare("t", cells, COLUMNS, tolerance=2.0, reported_path=paper)
+    frame = compare("table3", cells, COLUMNS, tolerance=2.0, reported_path=paper)
     by = {(r.model, r.paper_row, r.column): r for r in frame.itertuples()}
     assert by[("mine", "A", "ARC-C")].status == "ok" and by[("mine", "A", "ARC-C")].difference == 1.5
     assert by[("mine", "A", "MMLU")].status == "differs" and by[("mine", "A", "MMLU")].difference == -5.0
@@ -59,7 +59,7 @@ def _rows(text: str) -> dict[str, list[str]]:
 
 
 def test_every_format_is_the_same_wide_table(paper: Path) -> None:
-    frame = compare("t", [Cell("mine", "fully_open", "A", "ARC-C", 44.0), Cell("mine", "fully_open", "A", "MMLU", None)], COLUMNS, 2.0, paper)
+    frame = compare("table3", [Cell("mine", "fully_open", "A", "ARC-C", 44.0), Cell("mine", "fully_open", "A", "MMLU", None)], COLUMNS, 2.0, paper)
     text, css = table_cells(frame, COLUMNS)
     assert text.index.tolist() == [("Fully open models", "mine (A)"), ("Open weight models", "B")] and text.columns.tolist() == COLUMNS
     assert text.values.tolist() == [["44.0† / 50.0 (-6.0)", "missing / 40.0"], ["missing / 70.0", "missing / 60.0"]]
@@ -81,7 +81,7 @@ def test_every_format_is_the_same_wide_table(paper: Path) -> None:
 def test_text_is_escaped_for_latex_and_html(paper: Path) -> None:
     """Every LaTeX special character in a cell, a label, the title or a note is escaped (not only & % _ #)."""
     odd = "a_b & c% $x^2$ ~ {y} #"
-    frame = compare("t", [Cell("m<1>_x", "fully_open", "A", "ARC-C", None, status=f"not run: {odd}")], COLUMNS, 2.0, paper)
+    frame = compare("table3", [Cell("m<1>_x", "fully_open", "A", "ARC-C", None, status=f"not run: {odd}")], COLUMNS, 2.0, paper)
     tex = latex(frame, COLUMNS, f"T {odd}", 2.0, notes=[odd])
     escaped = "a\\_b \\& c\\% \\$x\\textasciicircum 2\\$ \\textasciitilde \\space \\{y\\} \\#"
     assert f"not run: {escaped} / 50.0" in tex and "m<1>\\_x (A)" in tex
@@ -91,7 +91,7 @@ def test_text_is_escaped_for_latex_and_html(paper: Path) -> None:
 
 
 def test_write_all_writes_every_format_and_one_chart_per_column(paper: Path, tmp_path: Path) -> None:
-    frame = compare("t", [Cell("mine", "fully_open", "A", "ARC-C", 44.0)], COLUMNS, 2.0, paper)
+    frame = compare("table3", [Cell("mine", "fully_open", "A", "ARC-C", 44.0)], COLUMNS, 2.0, paper)
     out = {k: str(tmp_path / f"t.{k}") for k in ("csv", "md", "tex", "html")}
     write_all(frame, COLUMNS, "T", 2.0, out, str(tmp_path / "plots"))
     assert pd.read_csv(out["csv"]).shape[0] == len(frame)
@@ -114,7 +114,7 @@ def test_a_cell_can_say_why_it_has_no_value(paper: Path, tmp_path: Path) -> None
     """A cell that was not run carries its reason instead of a value: status in the CSV, text in place of the number."""
     why = "not run: no judge configured"
     cells = [Cell("mine", "fully_open", "A", "ARC-C", None, status=why), Cell("mine", "fully_open", "A", "MMLU", 0.456, status=why)]
-    frame = compare("t", cells, COLUMNS, 2.0, paper)
+    frame = compare("table3", cells, COLUMNS, 2.0, paper)
     by = {r.column: r for r in frame.itertuples() if r.model == "mine"}
     assert by["ARC-C"].status == why and pd.isna(by["ARC-C"].reproduced) and by["ARC-C"].reported == 50.0
     assert by["MMLU"].status == "differs"  # a value wins over a reason
