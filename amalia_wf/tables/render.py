@@ -127,7 +127,7 @@ def legend(tolerance: float) -> str:
     return (
         f"Each cell: reproduced / reported (difference). {FLAG} = more than {tolerance:g} points from the paper. "
         "Bold: the best reproduced value of the column; underlined: the best fully open model's, where it is not the best. "
-        f"{PARTIAL}: k/n scored = measured on too few of the items (tables.min_coverage), not compared with the paper."
+        f"{PARTIAL}: k/n scored = measured on too few of its items (tables.min_coverage, tables.min_variety_coverage), not compared."
     )
 
 
