@@ -167,16 +167,19 @@ def html_page(frame: pd.DataFrame, columns: Sequence[str], title: str, tolerance
 
 
 def bar_chart(frame: pd.DataFrame, column: str, path: str | os.PathLike[str]) -> None:
-    """Reproduced vs reported for one column; a missing value is an absent bar, never a zero bar."""
+    """Reproduced vs reported for one column; a missing value is an absent bar, never a zero bar, and
+    a partial one is labelled with its counts."""
     rows = frame[frame["column"] == column]
     labels = [_label(m, p) for m, p in zip(rows["model"], rows["paper_row"])]
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.35 * len(rows) + 1)))
     y = range(len(rows))
     ax.barh([i - 0.2 for i in y], rows["reproduced"].astype(float), height=0.4, label="reproduced")
     ax.barh([i + 0.2 for i in y], rows["reported"].astype(float), height=0.4, label="reported (paper)")
-    for i, status, value in zip(y, rows["status"], rows["reproduced"]):
-        if pd.isna(value):
-            ax.text(0, i - 0.2, f" {status}", va="center", fontsize=7)
+    for i, (_, row) in zip(y, rows.iterrows()):
+        if pd.isna(row["reproduced"]):
+            ax.text(0, i - 0.2, f" {row['status']}", va="center", fontsize=7)
+        elif row["status"] == PARTIAL:
+            ax.text(row["reproduced"], i - 0.2, f" {PARTIAL}: {row['scored']}/{row['expected']} scored", va="center", fontsize=7)
     ax.set_yticks(list(y), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(column)
