@@ -211,6 +211,13 @@ def _marked(css: pd.DataFrame, style: str) -> dict[str, list[str]]:
     return {c: [label for (_, label), classes in css[c].items() if style in classes.split()] for c in css.columns}
 
 
+def test_the_annotators_are_the_yardstick_not_a_contestant() -> None:
+    cells, columns = _paper_cells("p3b3_table1", ["Humans", "PtVId (VId)", "Gemini-3 Flash - PT-C-ST"])
+    cells = [Cell(c.model, c.group, c.paper_row, c.column, 0.99 if c.group == "humans" else c.value) for c in cells]
+    _, css = table_cells(compare("p3b3_table1", cells, columns, 0.1), columns, decimals=2)
+    assert _marked(css, "best") == dict.fromkeys(columns, ["Gemini-3 Flash - PT-C-ST (Gemini-3 Flash - PT-C-ST)"])
+
+
 @pytest.mark.parametrize("table", sorted(UNDERLINED))
 def test_the_papers_values_are_emphasised_as_in_the_paper(table: str) -> None:
     cells, columns = _paper_cells(table)

@@ -41,6 +41,9 @@ COLUMNS = [
     "scored", "expected", "coverage", "better", "reported_cell", "rule", "paths", "detail",
 ]
 PARTIAL = "partial"  # the status of a cell measured on too few items
+# Groups whose rows are the yardstick, not contestants: no emphasis (P3B3 Table 1's annotators'
+# agreement with each other is what the scorers are measured against).
+REFERENCE_GROUPS = {"humans"}
 HIGHER, LOWER = "higher", "lower"
 # Which way each table's columns are better (the rendered tables emphasise the best value): one
 # direction for the whole table, or one per column or, for the P3B3 tables (columns "<setting>

@@ -10,8 +10,8 @@ style classes are decided; each writer applies the classes in its own syntax (Ma
 The papers' emphasis, computed on the reproduced values: bold ("best") is the best value of a
 column, underlined ("best_open") the best of the fully open models where that is not the best
 overall (the AMALIA paper's Tables 3-5 underline only then). Only cells whose value stands compete
-(a partial or missing cell does not), and only where two or more do; which way is better is the
-compared frame's `better` column.
+(a partial or missing cell does not, nor a reference row: compare.REFERENCE_GROUPS), and only where
+two or more do; which way is better is the compared frame's `better` column.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pandas.io.formats.style import Styler
 
 from amalia_wf.figures import plt, write_csv, write_png
 from amalia_wf.io import atomic_path
-from amalia_wf.tables.compare import GROUPS, HIGHER, LOWER, PARTIAL
+from amalia_wf.tables.compare import GROUPS, HIGHER, LOWER, PARTIAL, REFERENCE_GROUPS
 
 FLAG = "†"  # outside the tolerance
 NO_CELL = "missing / –"  # a column the long frame has no row for
@@ -79,7 +79,7 @@ def _emphasis(frame: pd.DataFrame, decimals: int) -> pd.Series:
     """Per row of the long frame: "best", "best_open" or "" (module docstring). Values are compared
     as printed, so cells that read the same are emphasised alike."""
     value = frame["reproduced"].astype(float).round(decimals)
-    competes = value.notna() & (frame["status"] != PARTIAL) & frame["better"].isin([HIGHER, LOWER])
+    competes = value.notna() & (frame["status"] != PARTIAL) & frame["better"].isin([HIGHER, LOWER]) & ~frame["group"].isin(REFERENCE_GROUPS)
     competes &= competes.groupby(frame["column"]).transform("sum") > 1  # a lone value is no one's best
     sign = frame["better"].map({HIGHER: 1.0, LOWER: -1.0})
     score = (value * sign).where(competes)  # higher is better for every column now
