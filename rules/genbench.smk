@@ -298,6 +298,8 @@ rule p3b3_table1:
         cache=JUDGE_CACHE,
         variants=GB["p3b3"]["validation_variants"],
         tolerance=config["tables"]["agreement_tolerance"],
+        min_coverage=config["tables"]["min_coverage"],
+        min_variety_coverage=config["tables"]["min_variety_coverage"],
     log:
         "results/logs/genbench/p3b3_table1.log",
     conda:

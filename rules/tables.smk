@@ -19,6 +19,7 @@ rule table3:
         results={m: dict(zip(EVAL_TASKS, eval_outputs(m))) for m in EVAL_MODELS},
         inputs={name: spec.input_path() for name, spec in EVAL_MODELS.items()},
         tolerance=config["tables"]["tolerance"],
+        min_coverage=config["tables"]["min_coverage"],
     log:
         "results/logs/tables/table3.log",
     conda:

@@ -15,4 +15,4 @@ classifiers = {
 }
 client = judge_client(params.judge, params.cache) if params.judge else None
 table1(snakemake.input.ratings, classifiers, client, params.judge["model"] if params.judge else None, params.variants, params.tolerance,
-       written(out))
+       written(out), params.min_coverage, params.min_variety_coverage)

@@ -7,4 +7,5 @@ from amalia_wf.tables.registry import written
 from amalia_wf.tables.table3 import build
 
 out = snakemake.output
-build(snakemake.params.models, snakemake.params.results, snakemake.params.inputs, snakemake.params.tolerance, written(out), out.plots)
+params = snakemake.params
+build(params.models, params.results, params.inputs, params.tolerance, params.min_coverage, written(out), out.plots)

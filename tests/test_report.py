@@ -18,7 +18,7 @@ import yaml
 
 from amalia_wf.benchmark_plan import BenchmarkJob, BenchmarkPlan, wildcard_jobs
 from amalia_wf.report import per_bar, pins, provenance, read_benchmark, runtime_chart, runtimes, versions
-from amalia_wf.tables.compare import Cell, compare
+from amalia_wf.tables.compare import Cell, Coverage, compare
 from amalia_wf.tables.registry import TABLES, html_pages, table_path
 from tests.conftest import make_workdir, run_snakemake
 
@@ -128,7 +128,8 @@ def test_report_reads_the_benchmark_file_of_every_job_and_every_table(tmp_path):
 
 def _table(tmp_path: Path) -> Path:
     cells = [
-        Cell("tiny-sft", "fully_open", "AMALIA-9B-SFT", "ARC-C", 41.234, "evaluate_model", ("results/eval/tiny-sft/arc_c.json",), "model results/models/sft, arc_pt acc"),
+        Cell("tiny-sft", "fully_open", "AMALIA-9B-SFT", "ARC-C", 41.234, "evaluate_model", ("results/eval/tiny-sft/arc_c.json",), "model results/models/sft, arc_pt acc",
+             coverage=Coverage(1165, 1172, 0.95)),
         Cell("tiny-sft", "fully_open", "AMALIA-9B-SFT", "MMLU", None, "evaluate_model", ("results/eval/tiny-sft/mmlu.json",), "model results/models/sft"),
     ]
     frame = compare("table3", cells, ["ARC-C", "MMLU"], tolerance=2.0)
@@ -145,6 +146,7 @@ def test_provenance_has_one_row_per_cell_with_rule_and_inputs(tmp_path):
     arc = prov[(prov["model"] == "tiny-sft") & (prov["column"] == "ARC-C")].iloc[0]
     assert (arc["table"], arc["table_rule"], arc["rule"], arc["value"]) == ("table3", "table3", "evaluate_model", "41.23")
     assert (arc["inputs"], arc["detail"]) == ("results/eval/tiny-sft/arc_c.json", "model results/models/sft, arc_pt acc")
+    assert arc["coverage"] == "0.994" and arc["status"] != "partial"  # 1165 of 1172 items, above 0.95
     mmlu = prov[(prov["model"] == "tiny-sft") & (prov["column"] == "MMLU")].iloc[0]
     assert (mmlu["value"], mmlu["status"], mmlu["rule"]) == ("", "missing", "evaluate_model")
     unreproduced = prov[prov["model"] == ""]
@@ -170,7 +172,7 @@ def test_provenance_of_a_table_not_compared_cell_by_cell_names_the_table_rule(tm
     assert set(own["rule"]) == {"p3b3_table2"} and set(own["table_rule"]) == {"p3b3_table2"}
     assert set(own["inputs"]) == {"results/genbench/m1/p3b3/scores/variety.jsonl.gz x.gz"}
     assert set(prov[prov["table"] == "table3"]["rule"]) == {"evaluate_model", ""}
-    assert list(prov.columns) == ["table", "table_rule", "row", "group", "model", "paper_row", "column", "value", "reported", "status", "rule", "inputs", "detail"]
+    assert list(prov.columns) == ["table", "table_rule", "row", "group", "model", "paper_row", "column", "value", "reported", "status", "coverage", "rule", "inputs", "detail"]
 
 
 def test_versions_beside_their_pins(tmp_path):

@@ -50,6 +50,10 @@ class GenbenchPlan:
         self.guard = gb["safety"]["guard"]
         self.judged_tasks = [t for t in JUDGED if t in self.tasks] if self.judge else []
         self.safety_tasks = [t for t in SAFETY if t in self.tasks] if self.guard else []
+        # The coverage below which a cell is partial (amalia_wf.tables.compare.Coverage): the
+        # offline marker scorer abstains by design, so it has a threshold of its own.
+        self.min_coverage = config["tables"]["min_coverage"]
+        self.min_variety_coverage = config["tables"]["min_variety_coverage"]
         self.aux = {name: aux_spec(name, cfg) for name, cfg in self.classifiers.items()}
         if self.guard:
             self.aux["guard"] = aux_spec("guard", self.guard)
@@ -99,7 +103,7 @@ class GenbenchPlan:
         if not self.judge:
             return {"status": NO_JUDGE}
         path = gb_path(model, bench, "judged.summary.json")
-        return {"kind": "summary", "path": path, "rule": "genbench_judge", "detail": f"judge {self.judge_name}"}
+        return {"kind": "summary", "path": path, "rule": "genbench_judge", "detail": f"judge {self.judge_name}", "min_coverage": self.min_coverage}
 
     def p3b3_cell(self, model: str, setting: str, scorer: str, label: str) -> dict[str, Any]:
         """The headline mean of one scorer in one setting, or why there is none."""
@@ -110,7 +114,8 @@ class GenbenchPlan:
         files = self.p3b3_scores(model)
         if scorer not in files:
             return {"status": NO_JUDGE if scorer.startswith("judge:") else NO_CLASSIFIER}
-        return {"kind": "p3b3", "path": files[scorer], "setting": setting, "scorer": scorer, "rule": self.scorer_rule(scorer), "detail": label}
+        minimum = self.min_variety_coverage if scorer == "variety" else self.min_coverage
+        return {"kind": "p3b3", "path": files[scorer], "setting": setting, "scorer": scorer, "rule": self.scorer_rule(scorer), "detail": label, "min_coverage": minimum}
 
     def scorer_rule(self, scorer: str) -> str:
         """The rule writing a P3B3 scorer's rows (p3b3_scores)."""
@@ -152,7 +157,7 @@ class GenbenchPlan:
                 else:
                     path = gb_path(model, bench, "guarded.summary.json")
                     source = self.guard.get("hub", self.guard.get("path"))
-                    cell = {"kind": "summary", "path": path, "rule": "safety_guard", "detail": f"Qwen3Guard {source}"}
+                    cell = {"kind": "summary", "path": path, "rule": "safety_guard", "detail": f"Qwen3Guard {source}", "min_coverage": self.min_coverage}
                 plan[model][column] = cell
         return plan
 

@@ -4,12 +4,15 @@ The rules (rules/genbench.smk) hand each builder a *plan*: per model, per column
 a value is read from (and how), or why the cell has no value ("not run: no judge configured").
 The plan is made where the configuration is known; the builders only read and compare.
 
-Cell specs (dicts); "rule" is the rule writing P, "detail" what else made the value (judge, scorer):
-    {"kind": "summary", "path": P, "rule": R, "detail": D}    value = P's overall mean (judged/guarded
-                                                              summary JSON)
-    {"kind": "p3b3", "path": P, "setting": X, "scorer": N, "rule": R, "detail": D}
+Cell specs (dicts); "rule" is the rule writing P, "detail" what else made the value (judge, scorer),
+"min_coverage" the fraction of the items that must be scored for the value to stand (else partial):
+    {"kind": "summary", "path": P, "rule": R, "detail": D, "min_coverage": C}
+                                                              value = P's overall mean (judged/guarded
+                                                              summary JSON), scored = its n of n_total
+    {"kind": "p3b3", "path": P, "setting": X, "scorer": N, "rule": R, "detail": D, "min_coverage": C}
                                                               value = the headline mean of scorer N's
-                                                              rows in P for setting X (p3b3_aggregate.summary)
+                                                              rows in P for setting X (p3b3_aggregate.summary),
+                                                              scored = rows neither failed nor abstained
     {"status": "not run: ..."}                                no value, and why
 """
 
@@ -26,7 +29,7 @@ from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import NO_CLASSIFIER, NO_JUDGE, SETTING_LABELS
 from amalia_wf.genbench.validation import PAPER_JUDGES
 from amalia_wf.io import read_json, read_jsonl_gz
-from amalia_wf.tables.compare import Cell, compare
+from amalia_wf.tables.compare import Cell, Coverage, compare
 from amalia_wf.tables.render import write_all
 
 TABLE4_COLUMNS = ["PT-Exams Open Questions", "ALBA", "P3B3"]
@@ -60,24 +63,27 @@ def _p3b3_summary(path: str) -> pd.DataFrame:
     return summary(rows) if rows else pd.DataFrame(columns=["setting", "scorer", "score"])
 
 
-def cell_value(spec: Mapping[str, Any]) -> tuple[float | None, str | None]:
-    """(value, status when there is none) of one cell spec."""
+def cell_value(spec: Mapping[str, Any]) -> tuple[float | None, str | None, Coverage | None]:
+    """(value, status when there is none, how many items it was measured on) of one cell spec."""
     if "status" in spec:
-        return None, spec["status"]
+        return None, spec["status"], None
     if spec["kind"] == "summary":
         overall = read_json(spec["path"])["overall"]
+        coverage = Coverage(int(overall["n"]), int(overall["n_total"]), spec["min_coverage"])
         if overall["mean"] is None:
-            return None, f"missing: nothing scored ({overall['n_missing']} of {overall['n_total']} failed)"
-        return overall["mean"], None
+            return None, f"missing: nothing scored ({overall['n_missing']} of {overall['n_total']} failed)", coverage
+        return overall["mean"], None, coverage
     if spec["kind"] == "p3b3":
         frame = _p3b3_summary(spec["path"])
         hit = frame[(frame["setting"].astype(str) == spec["setting"]) & (frame["scorer"] == spec["scorer"])]
         if hit.empty:
-            return None, f"missing: no {spec['setting']} rows"
+            return None, f"missing: no {spec['setting']} rows", None
         row = hit.iloc[0]
+        total = int(row["n_total"])
+        coverage = Coverage(total - int(row["n_missing"]) - int(row["n_abstain"]), total, spec["min_coverage"])
         if row["score"] is None or math.isnan(row["score"]):
-            return None, f"missing: nothing scored ({int(row['n_abstain'])} abstained, {int(row['n_missing'])} failed of {int(row['n_total'])})"
-        return float(row["score"]), None
+            return None, f"missing: nothing scored ({int(row['n_abstain'])} abstained, {int(row['n_missing'])} failed of {total})", coverage
+        return float(row["score"]), None, coverage
     raise ValueError(f"unknown cell kind {spec['kind']!r}")
 
 
@@ -85,10 +91,10 @@ def cells_from_plan(models: Sequence[ModelSpec], plan: Mapping[str, Mapping[str,
     out = []
     for spec in models:
         for column, cell in plan[spec.name].items():
-            value, status = cell_value(cell)
+            value, status, coverage = cell_value(cell)
             row = (paper_rows or {}).get(spec.name, spec.paper_row)
             paths = (cell["path"],) if "path" in cell else ()
-            out.append(Cell(spec.name, spec.group, row, column, value, cell.get("rule", ""), paths, cell.get("detail", ""), status))
+            out.append(Cell(spec.name, spec.group, row, column, value, cell.get("rule", ""), paths, cell.get("detail", ""), status, coverage))
     return out
 
 
@@ -140,11 +146,15 @@ def table1(
     variants: Sequence[str],
     tolerance: float,
     out: Mapping[str, str],
+    min_coverage: float,
+    min_variety_coverage: float,
 ) -> pd.DataFrame:
     """Agreement of every available scorer with the human ratings (agreement.table1), beside the paper.
 
     `classifiers`: name -> loaded VarietyClassifier; `judge`: a JudgeClient or None. A scorer that is
-    not configured is a row whose cells say so.
+    not configured is a row whose cells say so. A scorer's coverage is the answers it scored of
+    those with a valid human rating; below `min_coverage` (`min_variety_coverage` for the offline
+    scorer, which abstains by design) its cells are partial.
     """
     from amalia_wf.genbench import validation
     from amalia_wf.genbench.agreement import human_reference
@@ -163,30 +173,35 @@ def table1(
             judged[key] = variant
             scorers[key] = validation.judge_scores(items, judge, variant)
     frame = agreement_table(validation.human_ratings(items), scorers, scales)
+    valid = sum(r is not None for r in human_reference(list(validation.human_ratings(items).values())))
     rated = f"{len(items)} rated answers"
     paper_classifier = {"perovaz": "PeroVaz (PV)", "ptvid": "PtVId (VId)"}
     cells: list[Cell] = []
 
-    def add(model: str, group: str, row: str | None, result: Mapping[str, Any] | None, scorer: str = "", status: str | None = None) -> None:
+    def add(
+        model: str, group: str, row: str | None, result: Mapping[str, Any] | None, scorer: str = "", status: str | None = None, minimum: float | None = None
+    ) -> None:
+        """`minimum`: the scorer's coverage threshold; None for the annotators (no scorer)."""
         detail = ", ".join(filter(None, [rated, scorer, f"n={int(result['n']) if result is not None else 0}"]))
+        coverage = Coverage(int(result["n"]), valid, minimum) if result is not None and minimum is not None else None
         for column, key in zip(TABLE1_COLUMNS, ("kappa", "pearson", "mae"), strict=True):
             value = None if result is None else float(result[key])
-            cells.append(Cell(model, group, row, column, value, "p3b3_table1", (ratings_path,), detail, status))
+            cells.append(Cell(model, group, row, column, value, "p3b3_table1", (ratings_path,), detail, status, coverage))
 
     by_method = {r["method"]: r for r in frame.to_dict("records")}
     add("annotators", "humans", "Humans", by_method["Humans"])
-    add("variety (offline)", "offline", None, by_method["variety (offline)"], "scorer amalia_wf.variety")
+    add("variety (offline)", "offline", None, by_method["variety (offline)"], "scorer amalia_wf.variety", minimum=min_variety_coverage)
     for name, row in paper_classifier.items():
         if name in classifiers:
-            add(name, "classifiers", row, by_method[name], f"classifier {name}")
+            add(name, "classifiers", row, by_method[name], f"classifier {name}", minimum=min_coverage)
         else:
             add(name, "classifiers", row, None, status=NO_CLASSIFIER)
     if judge is None:
         add("judge", "judges", None, None, status=NO_JUDGE)
     for key, variant in judged.items():
-        add(f"{judge_model} {variant}", "judges", validation.paper_judge_row(judge_model or "", variant), by_method[key], f"judge {judge_model} prompt {variant}")
+        row = validation.paper_judge_row(judge_model or "", variant)
+        add(f"{judge_model} {variant}", "judges", row, by_method[key], f"judge {judge_model} prompt {variant}", minimum=min_coverage)
     table = compare("p3b3_table1", cells, TABLE1_COLUMNS, tolerance)
-    valid = sum(r is not None for r in human_reference(list(validation.human_ratings(items).values())))
     notes = [f"Ratings: {ratings_path} ({len(items)} answers, {valid} valid); the paper's are 200 answers rated by two linguists (88.5% valid)."]
     write_all(table, TABLE1_COLUMNS, TABLE1_TITLE, tolerance, out, decimals=2, notes=notes)
     return table
