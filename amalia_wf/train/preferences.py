@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from amalia_wf.generation import GenerationSettings, Messages
 from amalia_wf.generation import generate as generate_answers
 from amalia_wf.io import atomic_path, dumps, write_json
 from amalia_wf.train.chat import ChatDataError, load_chat_file, read_json_lines
-from amalia_wf.train.tokenizer import CHAT_TEMPLATE
+from amalia_wf.train.tokenizer import CHAT_TEMPLATE, chat_texts
 
 
 def _device() -> torch.device:
@@ -78,12 +78,6 @@ def generation_settings(cfg: dict[str, Any], n: int) -> GenerationSettings:
 # --------------------------------------------------------------------------- reward
 
 
-def _conversation_texts(tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Messages]) -> list[str]:
-    # As in generation_settings: the policy's ChatML where the tokenizer has no template.
-    template = None if tokenizer.chat_template else CHAT_TEMPLATE
-    return [tokenizer.apply_chat_template(c, tokenize=False, chat_template=template) for c in conversations]
-
-
 class RewardScorer:
     """A sequence-classification reward model (ArmoRM in the paper) giving one scalar per answer."""
 
@@ -113,7 +107,7 @@ class RewardScorer:
         for start in range(0, len(flat), self.batch_size):
             chunk = flat[start : start + self.batch_size]
             batch = self.tokenizer(
-                _conversation_texts(self.tokenizer, [conv for _, conv in chunk]),
+                chat_texts(self.tokenizer, [conv for _, conv in chunk]),
                 add_special_tokens=False,
                 padding=True,
                 truncation=True,
