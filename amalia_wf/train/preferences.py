@@ -30,8 +30,7 @@ from amalia_wf.io import atomic_path, dumps, write_json
 from amalia_wf.train.chat import ChatDataError, load_chat_file, read_json_lines
 from amalia_wf.train.tokenizer import CHAT_TEMPLATE, chat_texts
 
-
-# "In total, this mixture comprised 478K preference pairs."
+# Section 4.3: "In total, this mixture comprised 478K preference pairs."
 PAPER_PAIRS = 478_000
 
 
