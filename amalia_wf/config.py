@@ -164,6 +164,8 @@ def _required_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     guard = config["genbench"]["safety"]["guard"]
     if guard and "path" in guard:
         out.append(("genbench.safety.guard.path", guard["path"]))
+    if config["train"]["base"]["source"] == "path":
+        out.append(("train.base.path", config["train"]["base"]["path"]))
     lid = data["language_id"]["model"]
     if not lid.startswith(("bundled:", "hub:")):
         out.append(("data.language_id.model", lid))

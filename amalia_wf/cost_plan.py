@@ -84,7 +84,7 @@ def job_counts(
     n_shards = sum(map(len, shards.values()))
     models = len(eval_models)
     p3b3 = int("p3b3" in genbench.tasks)
-    single = ["data_stats", "train_tokenizer", "base_model", "pretrain", "sft", "reward_model",
+    single = ["data_stats", "train_tokenizer", "base_model", "pretrain", "sft_mixture", "sft", "reward_model",
               "generate_candidates", "score_candidates", "preference_pairs", "dpo", "training_curves",
               "table3", "table4", "table5", "run_summary"]  # fmt: skip
     return {

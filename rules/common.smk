@@ -108,7 +108,7 @@ def strategy_inputs(*names):
     blocks = []
     for name in names:
         value = strategies.get(name) or []
-        blocks += value if name == "extra" else [value]  # `extra` is a list of dataset specs
+        blocks += value if isinstance(value, list) else [value]  # `persona` and `extra` are lists of blocks
     return [p for b in blocks if b for p in b.get("paths", [b["path"]] if "path" in b else [])]
 
 

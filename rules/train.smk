@@ -98,17 +98,44 @@ rule pretrain:
         " && cp {params.checkpoints}/metrics.csv {output}/training_metrics.csv"
 
 
-rule sft:
+# Table 1 by tokens, counted with the model's tokenizer: once, for SFT and for the DPO prompts.
+rule sft_mixture:
     input:
-        model="results/models/cpt",
+        tokenizer="results/models/tokenizer",
         data=[e["path"] for e in TRAIN["sft"]["mixture"] if "path" in e],
     output:
-        directory("results/models/sft"),
+        train="results/sft/train.jsonl.gz",
+        validation="results/sft/validation.jsonl.gz",
+        stats="results/sft/mixture.json",
     params:
         mixture=json_arg(TRAIN["sft"]["mixture"]),
         cfg=json_arg({k: v for k, v in TRAIN["sft"].items() if k != "mixture"}),
+    log:
+        "results/logs/train/sft_mixture.log",
+    benchmark:
+        BENCHMARK_PLAN.add("sft_mixture", "results/benchmarks/train/sft_mixture.tsv", wildcard_jobs())
+    conda:
+        "../envs/train.yaml"
+    threads: threads_for("sft_mixture")
+    resources:
+        **resources_for("sft_mixture"),
+    shell:
+        "python -m amalia_wf.train.sft_mixture --tokenizer {input.tokenizer} --mixture-json {params.mixture}"
+        " --cfg-json {params.cfg} --train {output.train} --validation {output.validation} --stats {output.stats}"
+        " > {log} 2>&1"
+
+
+rule sft:
+    input:
+        model="results/models/cpt",
+        train="results/sft/train.jsonl.gz",
+        validation="results/sft/validation.jsonl.gz",
+        stats="results/sft/mixture.json",
+    output:
+        directory("results/models/sft"),
+    params:
+        cfg=json_arg({k: v for k, v in TRAIN["sft"].items() if k != "mixture"}),
         checkpoints=checkpoints("sft"),
-        seed=TRAIN["sft"]["seed"],
         launch=LAUNCH["sft"],
     log:
         "results/logs/train/sft.log",
@@ -120,9 +147,10 @@ rule sft:
     resources:
         **resources_for("sft"),
     shell:
-        "{params.launch} -m amalia_wf.train.sft --model {input.model} --mixture-json {params.mixture} --out {output}"
+        "{params.launch} -m amalia_wf.train.sft --model {input.model} --train {input.train}"
+        " --validation {input.validation} --mixture-stats {input.stats} --out {output}"
         " --checkpoints {params.checkpoints} --metrics {params.checkpoints}/metrics.csv --cfg-json {params.cfg}"
-        " --seed {params.seed} > {log} 2>&1 && cp {params.checkpoints}/metrics.csv {output}/training_metrics.csv"
+        " > {log} 2>&1 && cp {params.checkpoints}/metrics.csv {output}/training_metrics.csv"
 
 
 rule reward_model:
@@ -147,7 +175,8 @@ rule reward_model:
 rule generate_candidates:
     input:
         sft="results/models/sft",
-        data=[e["path"] for e in TRAIN["sft"]["mixture"] if "path" in e],
+        # On-policy prompts come from the whole mixture, hub sources (tulu-3) included.
+        data=["results/sft/train.jsonl.gz", "results/sft/validation.jsonl.gz"],
         strategies=strategy_inputs("persona", "two_model"),
     output:
         "results/prefs/generated.jsonl",

@@ -8,6 +8,7 @@ from amalia_wf.train.tokenizer import copy_base_tokenizer, train_bpe
 
 cfg, out = snakemake.params.cfg, snakemake.output[0]
 if cfg["source"] == "base":
-    copy_base_tokenizer(snakemake.params.base["hub"], out, snakemake.params.base.get("revision"))
+    base = snakemake.params.base  # a hub model or a local checkpoint (train.base.source: path)
+    copy_base_tokenizer(base.get("hub") or base["path"], out, base.get("revision"))
 else:
     train_bpe(read_texts([*snakemake.input.corpus, *snakemake.input.extra]), cfg["vocab_size"], out)

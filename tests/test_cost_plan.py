@@ -49,7 +49,7 @@ def site_inputs(cfg: dict[str, Any]) -> list[str]:
     """Local files paper.yaml names besides the archives (SFT and preference data)."""
     train = cfg["train"]
     strategies = train["preferences"]["strategies"]
-    blocks = [strategies["persona"], strategies["two_model"], *strategies["extra"]]
+    blocks = [*strategies["persona"], strategies["two_model"], *strategies["extra"]]
     return [e["path"] for e in train["sft"]["mixture"] if "path" in e] + [
         p for b in blocks for p in b.get("paths", [b["path"]] if "path" in b else [])
     ]

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, LlamaForCausalLM
 
 from amalia_wf.generation import GenerationSettings, HFGenerator
 from amalia_wf.train.models import init_tiny_llama
 from amalia_wf.train.preferences import (
+    PAPER_PAIRS,
     RewardScorer,
     best_worst_pairs,
     generate,
@@ -128,6 +130,46 @@ def test_sample_prompts_is_deterministic_and_cuts_at_the_last_user_turn():
     assert len(everything) == len(CHATS) + 1  # the unanswered and user-less records cannot be used
     cut = next(s for s in everything if s["reference"] == "a2")
     assert cut["prompt"] == multi["messages"][:4]
+    # A source the SFT mixture repeats gives each prompt once.
+    assert sorted(map(str, sample_prompts(CHATS * 3, 100, seed=0))) == sorted(map(str, sample_prompts(CHATS, 100, seed=0)))
+
+
+def test_paper_yaml_preference_mixture_is_section_4_3():
+    train = yaml.safe_load((REPO / "config/paper.yaml").read_text())["train"]
+    prefs, strategies, dpo = train["preferences"], train["preferences"]["strategies"], train["dpo"]
+    sft_path = {e["name"]: e.get("path") for e in train["sft"]["mixture"]}
+    # On-policy: 200K prompts from the SFT mixture, 32 samples from the SFT model, ArmoRM best/worst.
+    assert strategies["on_policy"] and (prefs["n_prompts"], prefs["n_candidates"]) == (200_000, 32)
+    assert prefs["reward"]["hub"] == "RLHFlow/ArmoRM-Llama3-8B-v0.1"
+    # Persona sets: the original answer chosen; AMALIA-SFT's rejected for Persona-PT, Qwen3-0.6B's for
+    # 100K / 50K / 30K entries of Persona-Nemotron General / Math / Instruction Following.
+    persona = {b["name"]: (b.get("model"), b.get("n"), b["paths"]) for b in strategies["persona"]}
+    pt = ["Persona-PT General", "Persona-PT Math", "Persona-PT Instruction Following"]
+    nemotron = {"General": 100_000, "Math": 50_000, "Instruction Following": 30_000}
+    assert persona == {
+        "persona-pt": (None, None, [sft_path[name] for name in pt]),
+        **{
+            f"persona-nemotron-{subset.lower().replace(' ', '-')}": ("Qwen/Qwen3-0.6B", n, [sft_path[f"Persona Nemotron {subset}"]])
+            for subset, n in nemotron.items()
+        },
+    }
+    # Math: Qwen3-32B chosen, Qwen3-0.6B rejected.
+    assert (strategies["two_model"]["chosen_model"], strategies["two_model"]["rejected_model"]) == ("Qwen/Qwen3-32B", "Qwen/Qwen3-0.6B")
+    # The public preference sets and the two safety sets of the paper's list.
+    extra = {e["name"]: e["hub"]["dataset"] if "hub" in e else None for e in strategies["extra"]}
+    assert extra == {
+        "ultrafeedback": "HuggingFaceH4/ultrafeedback_binarized",
+        "openassistant-2": None,
+        "complex-instructions-dpo": "Abbey4799/Complex-Instructions-DPO",
+        "math-dpo": "kira/math-dpo",
+        "egida-dpo-llama-3.1-70b": None,
+        "harmfulqa": None,
+        "pt-safety": None,
+    }
+    # The counts the paper states (380K) within its 478K pairs; the rest are the sets it gives no count for.
+    assert prefs["n_prompts"] + sum(n for _, n, _ in persona.values() if n) == 380_000 < PAPER_PAIRS == 478_000
+    # One epoch, batch 128, lr 1e-6 under a linear schedule (amalia_wf.train.dpo), beta 0.1.
+    assert (dpo["num_train_epochs"], dpo["effective_batch_size"], dpo["learning_rate"], dpo["beta"]) == (1, 128, 1e-6, 0.1)
 
 
 # --------------------------------------------------------------------------- generation
@@ -351,7 +393,10 @@ def test_main_end_to_end(models, tmp_path):
         "reward": {"trust_remote_code": False, "max_length": 128, "batch_size": 4},
         "strategies": {
             "on_policy": True,
-            "persona": {"paths": [str(persona)]},
+            "persona": [
+                {"name": "persona-sft", "paths": [str(persona)]},
+                {"name": "persona-weak", "paths": [str(sft_data)], "model": str(models["weak"]), "n": 2},
+            ],
             "two_model": {
                 "chosen_model": str(models["policy"]),
                 "rejected_model": str(models["weak"]),
@@ -399,8 +444,11 @@ def test_main_end_to_end(models, tmp_path):
     assert stats["prompts"] == 4 and stats["candidates"] == 12
     assert per_source["on_policy"] + stats["ties_dropped"] == 4
     assert sum(per_source.values()) == stats["pairs"] == len(pairs)
-    assert per_source["local-dpo"] == 2 and 1 <= per_source["persona"] <= 3 and 1 <= per_source["two_model"] <= 3
-    order = ["on_policy", "persona", "two_model", "local-dpo"]
+    assert per_source["local-dpo"] == 2 and 1 <= per_source["persona-sft"] <= 3 and 1 <= per_source["two_model"] <= 3
+    assert 1 <= per_source["persona-weak"] <= 2 and stats["paper_pairs"] == 478_000
+    generated = [json.loads(line) for line in (tmp_path / "a" / "generated.jsonl").read_text().splitlines()]
+    assert [r.get("source") for r in generated if r["strategy"] == "persona"] == ["persona-sft"] * 3 + ["persona-weak"] * 2
+    order = ["on_policy", "persona-sft", "persona-weak", "two_model", "local-dpo"]
     assert [p["source"] for p in pairs] == sorted((p["source"] for p in pairs), key=order.index)
     assert per_source["on_policy"] >= 1 and stats["mean_chosen_reward"] > stats["mean_rejected_reward"]
 

@@ -204,6 +204,8 @@ def test_metrics_and_provenance(runs: dict) -> None:
     assert all(np.isfinite(float(r["loss"])) and float(r["tokens_per_second"]) > 0 for r in rows)
     prov = read_json(runs["root"] / "straight" / "provenance.json")
     assert prov["stage"] == "cpt" and prov["steps"] == 4 and prov["hyperparameters"]["seq_len"] == 128
+    # A base without base_model's provenance (not built by the workflow) is recorded by its path.
+    assert prov["config"]["start_checkpoint"] == {"path": str(runs["root"] / "base")}
     assert any(p.endswith("pt.bin") for p in prov["inputs"]) and any(p.endswith("pt.idx") for p in prov["inputs"])
 
 

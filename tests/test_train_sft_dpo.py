@@ -18,18 +18,14 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from amalia_wf.io import write_jsonl_gz
-from amalia_wf.train.chat import (
-    ChatDataError,
-    load_chat_file,
-    load_mixture,
-    split_validation,
-    validate_mixture,
-)
+from amalia_wf.train.chat import ChatDataError, load_chat_file, split_validation
 from amalia_wf.train.dpo import check_pairs, gradient_accumulation, run_dpo
 from amalia_wf.train.dpo import main as dpo_main
 from amalia_wf.train.models import init_tiny_llama
 from amalia_wf.train.sft import main as sft_main
 from amalia_wf.train.sft import make_sft_trainer, run_sft
+from amalia_wf.train.sft_mixture import count_tokens
+from amalia_wf.train.sft_mixture import main as mixture_main
 from amalia_wf.train.tokenizer import train_bpe
 from tests.conftest import TINY_LLAMA
 
@@ -65,14 +61,14 @@ DPO_CFG = {
 }
 
 
-def entry(name: str, path: Path, proportion: float, language: str) -> dict:
+def entry(name: str, path: Path, tokens: int, language: str) -> dict:
     return {
-        "name": name, "task": "conversation", "language": language, "proportion": proportion,
-        "tokens": 0, "license": "CC0", "source": "manual", "path": str(path),
+        "name": name, "task": "conversation", "language": language, "tokens": tokens,
+        "license": "CC0", "source": "manual", "path": str(path),
     }
 
 
-MIXTURE = [entry("pt", PT_CHAT, 0.6, "PT"), entry("en", EN_CHAT, 0.4, "EN")]
+MIXTURE = [entry("pt", PT_CHAT, 600, "PT"), entry("en", EN_CHAT, 400, "EN")]
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -85,7 +81,8 @@ def state_dict(model_dir: Path) -> dict[str, torch.Tensor]:
 
 
 def torchrun(module: str, *args: str, cwd: Path) -> None:
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1"}
+    # PYTHONPATH: the processes import this checkout's amalia_wf, not the one the environment was installed from.
+    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     cmd = [TORCHRUN, "--standalone", "--nproc_per_node", "2", "-m", module, *args]
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
@@ -173,35 +170,6 @@ def test_skip_mode_counts_bad_records(tmp_path: Path) -> None:
         load_chat_file(path, on_error="ignore")
 
 
-def test_mixture_proportions_must_add_to_one() -> None:
-    validate_mixture(MIXTURE)
-    with pytest.raises(ValueError, match=r"train\.sft\.mixture: proportions add up to 0\.9"):
-        validate_mixture([{**MIXTURE[0], "proportion": 0.5}, MIXTURE[1]])
-    with pytest.raises(ValueError, match=r"train\.sft\.mixture\[1\] \(en\): missing \['license'\]"):
-        validate_mixture([MIXTURE[0], {k: v for k, v in MIXTURE[1].items() if k != "license"}])
-    with pytest.raises(ValueError, match="exactly one of 'path' or 'hub'"):
-        validate_mixture([MIXTURE[0], {**MIXTURE[1], "hub": {"dataset": "d", "split": "train"}}])
-
-
-def test_mixture_sampling_is_deterministic_and_proportional() -> None:
-    records, counts = load_mixture(MIXTURE, 50, seed=3, on_error="fail")
-    assert counts == {"pt": 30, "pt:skipped": 0, "en": 20, "en:skipped": 0}
-    assert [r["id"][:2] for r in records] == ["pt"] * 30 + ["en"] * 20
-    assert len({r["id"] for r in records}) == 50  # both sets are large enough: no repeats
-    assert load_mixture(MIXTURE, 50, seed=3, on_error="fail")[0] == records
-    assert load_mixture(MIXTURE, 50, seed=4, on_error="fail")[0] != records
-    upsampled, counts = load_mixture(MIXTURE, 200, seed=3, on_error="fail")  # 120 from 41 pt records
-    pt_ids = [r["id"] for r in upsampled[:120]]
-    assert counts["pt"] == 120 and {pt_ids.count(i) for i in set(pt_ids)} == {2, 3} and len(set(pt_ids)) == 41
-
-
-def test_missing_hub_dataset_offline_names_it() -> None:
-    hub_entry = {**MIXTURE[1], "hub": {"dataset": "amalia-wf-test/no-such-chat-set", "split": "train"}}
-    del hub_entry["path"]
-    with pytest.raises(FileNotFoundError, match="amalia-wf-test/no-such-chat-set"):
-        load_mixture([MIXTURE[0], hub_entry], 10, seed=0, on_error="fail")
-
-
 def test_split_validation_is_deterministic_and_disjoint(chats: list[dict]) -> None:
     train, val = split_validation(chats, 0.1, seed=1)
     assert len(val) == 7 and len(train) == len(chats) - 7
@@ -209,9 +177,9 @@ def test_split_validation_is_deterministic_and_disjoint(chats: list[dict]) -> No
     assert split_validation(chats, 0.1, seed=1) == (train, val)
     assert split_validation(chats, 0.1, seed=2) != (train, val)
     # Upsampled copies of one conversation stay on one side.
-    upsampled, _ = load_mixture(MIXTURE, 300, seed=0, on_error="fail")
+    upsampled = chats * 3 + chats[:10]
     train, val = split_validation(upsampled, 0.1, seed=1)
-    assert len(train) + len(val) == 300 and len(val) >= 30
+    assert len(train) + len(val) == len(upsampled) and len(val) >= 22
     assert {r["id"] for r in train}.isdisjoint(r["id"] for r in val)
 
 
@@ -223,6 +191,8 @@ def test_assistant_only_loss_masks_everything_else(tmp_path: Path, base_model: P
     cfg = {**SFT_CFG, "max_steps": 1}
     trainer = make_sft_trainer(base_model, multi, multi[:1], cfg, tmp_path / "c", tmp_path / "m.csv")
     tok = trainer.processing_class
+    # The mixture's token budgets count what the trainer trains on.
+    assert count_tokens(tok, multi) == [len(row["input_ids"]) for row in trainer.train_dataset]
     for record, row in zip(multi, trainer.train_dataset, strict=True):
         ids, labels = row["input_ids"], row["labels"]
         trained = [i for i, label in enumerate(labels) if label != -100]
@@ -302,26 +272,35 @@ def test_dpo_rejects_bad_batch_and_bad_pairs(tmp_path: Path, sft_run: SimpleName
 # --- two processes -------------------------------------------------------------------------------
 
 
-def test_sft_two_processes_halve_the_steps_of_an_epoch(tmp_path: Path, base_model: Path) -> None:
-    cfg = {k: v for k, v in SFT_CFG.items() if k != "seed"}
-    cfg.update(num_train_epochs=1, n_examples=20, validation_fraction=0.2, on_bad_record="fail")
+def test_sft_two_processes_share_the_derived_batch(tmp_path: Path, base_model: Path) -> None:
+    mixture_cfg = {"seed": 0, "on_bad_record": "fail", "total_tokens": 2200, "max_length": 256, "validation_fraction": 0.2}
+    files = {k: tmp_path / f"{k}.jsonl.gz" for k in ("train", "validation")}
+    mixture_main(["--tokenizer", str(base_model), "--mixture-json", json.dumps(MIXTURE), "--cfg-json",
+                  json.dumps(mixture_cfg), "--stats", str(tmp_path / "mixture.json"),
+                  *(a for k, p in files.items() for a in (f"--{k}", str(p)))])  # fmt: skip
+    n_train = len(load_chat_file(files["train"])[0])
+    cfg = {**SFT_CFG, "max_steps": 2, "target_epochs": 1.0}
     runs = {}
     for procs in (1, 2):
         out = tmp_path / f"out{procs}"
-        args = ["--model", str(base_model), "--mixture-json", json.dumps(MIXTURE), "--out", str(out),
+        args = ["--model", str(base_model), "--train", str(files["train"]), "--validation", str(files["validation"]),
+                "--mixture-stats", str(tmp_path / "mixture.json"), "--out", str(out),
                 "--checkpoints", str(tmp_path / f"ckpt{procs}"), "--metrics", str(tmp_path / f"m{procs}.csv"),
-                "--cfg-json", json.dumps(cfg), "--seed", "0"]
+                "--cfg-json", json.dumps(cfg)]  # fmt: skip
         if procs == 1:
             sft_main(args)
         else:
             torchrun("amalia_wf.train.sft", *args, cwd=tmp_path)
         runs[procs] = json.loads((out / "provenance.json").read_text())
         assert {r["world_size"] for r in read_csv(tmp_path / f"m{procs}.csv")} == {str(procs)}
-    # 16 training examples, 2 per process per step: 8 steps alone, 4 when two processes share each step.
-    assert (runs[1]["steps"], runs[2]["steps"]) == (8, 4)
+    # One epoch in two steps of 2 per process: the accumulation halves when two processes share each step.
+    accumulation = {procs: r["hyperparameters"]["gradient_accumulation_steps"] for procs, r in runs.items()}
+    assert accumulation == {1: round(n_train / 4), 2: round(n_train / 8)}
+    assert (runs[1]["steps"], runs[2]["steps"]) == (2, 2)
     assert (runs[1]["world_size"], runs[2]["world_size"]) == (1, 2)
-    counts = json.loads((tmp_path / "out2/mixture_counts.json").read_text())
-    assert counts == {"pt": 12, "pt:skipped": 0, "en": 8, "en:skipped": 0}
+    sources = runs[2]["config"]["mixture"]["sources"]
+    assert [s["name"] for s in sources] == ["pt", "en"] and [s["budget"] for s in sources] == [1320, 880]
+    assert str(files["train"]) in runs[2]["inputs"]
 
 
 def test_dpo_two_processes_share_the_effective_batch(

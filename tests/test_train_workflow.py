@@ -33,6 +33,12 @@ def test_models_have_the_paper_changes_and_provenance(default_run):
         assert prov["libraries"]["transformers"] and prov["libraries"]["trl"]
         assert prov["inputs"] and all(len(h) == 64 for h in prov["inputs"].values())
         AutoModelForCausalLM.from_pretrained(models / stage)
+    # Where CPT started, as train.base says (the paper's start, EuroLLM-9B before its final phase, is not released).
+    cpt_start = json.loads((models / "cpt" / "provenance.json").read_text())["config"]["start_checkpoint"]
+    assert cpt_start["source"] == "init" and cpt_start == json.loads((models / "base" / "provenance.json").read_text())["config"]
+    sft = json.loads((models / "sft" / "provenance.json").read_text())
+    assert [s["name"] for s in sft["config"]["mixture"]["sources"]] == ["bundled-pt-pt-chat", "bundled-en-chat"]
+    assert sft["hyperparameters"]["gradient_accumulation_steps"] >= 1
     tok = AutoTokenizer.from_pretrained(models / "dpo")
     chat = tok.apply_chat_template([{"role": "user", "content": "Olá"}], add_generation_prompt=True, tokenize=False)
     assert chat.endswith("<|im_start|>assistant\n")

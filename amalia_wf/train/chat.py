@@ -1,10 +1,9 @@
-"""Chat data for SFT: validated loading, the Table 1 mixture, and the validation split."""
+"""Chat data for SFT: validated loading, the Table 1 mixture's entries, and the validation split."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import math
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import IO, Any
 
 ROLES = frozenset({"system", "user", "assistant"})
 ON_ERROR = ("fail", "skip")
-ENTRY_KEYS = ("name", "task", "language", "proportion", "tokens", "license", "source")
+ENTRY_KEYS = ("name", "task", "language", "tokens", "license", "source")
 
 
 class ChatDataError(ValueError):
@@ -95,6 +94,11 @@ def load_chat_file(path: str | Path, on_error: str = "fail") -> tuple[list[dict]
     return _collect(rows, on_error)
 
 
+def load_entry(entry: Mapping[str, Any], on_error: str) -> tuple[list[dict], int]:
+    """Every valid record of one mixture entry (its `path` or `hub` source), and how many bad ones were skipped."""
+    return load_chat_file(entry["path"], on_error) if "path" in entry else _load_hub(entry, on_error)
+
+
 def _load_hub(entry: Mapping[str, Any], on_error: str) -> tuple[list[dict], int]:
     hub = entry["hub"]
     dataset, split, revision = hub["dataset"], hub["split"], hub.get("revision")
@@ -117,13 +121,15 @@ def _load_hub(entry: Mapping[str, Any], on_error: str) -> tuple[list[dict], int]
 
 
 def validate_mixture(entries: Sequence[Mapping[str, Any]], key: str = "train.sft.mixture") -> None:
-    """Every entry documented (Table 1 columns) with one source, and proportions adding to 1.
+    """Every entry documented (Table 1 columns), with one source and a token budget.
 
-    A source is `path` (local .jsonl or .jsonl.gz) or `hub`: {dataset, split, and optionally revision,
-    config (the dataset's configuration name) and messages_field (default "messages")}.
+    `tokens` is the entry's budget (Table 1's #Tokens; its proportion column is each budget's share of
+    their sum). A source is `path` (local .jsonl or .jsonl.gz) or `hub`: {dataset, split, and optionally
+    revision, config (the dataset's configuration name) and messages_field (default "messages")}.
     """
     if not entries:
         raise ValueError(f"{key}: the mixture is empty")
+    names = [entry.get("name") for entry in entries]
     for i, entry in enumerate(entries):
         where = f"{key}[{i}] ({entry.get('name', '?')})"
         if missing := [k for k in ENTRY_KEYS if k not in entry]:
@@ -132,36 +138,10 @@ def validate_mixture(entries: Sequence[Mapping[str, Any]], key: str = "train.sft
             raise ValueError(f"{where}: needs exactly one of 'path' or 'hub'")
         if "hub" in entry and not {"dataset", "split"} <= set(entry["hub"]):
             raise ValueError(f"{where}: 'hub' needs 'dataset' and 'split'")
-        if not 0 < entry["proportion"] <= 1:
-            raise ValueError(f"{where}: proportion {entry['proportion']} is not in (0, 1]")
-    total = sum(entry["proportion"] for entry in entries)
-    if not math.isclose(total, 1.0, abs_tol=1e-3):
-        raise ValueError(f"{key}: proportions add up to {total:.6g}, not 1")
-
-
-def load_mixture(
-    entries: Sequence[Mapping[str, Any]], n_examples: int, seed: int, on_error: str
-) -> tuple[list[dict], dict[str, int]]:
-    """round(proportion * n_examples) records from each entry, reproducible from `seed`.
-
-    Returns the records and counts: `counts[name]` records drawn, `counts[name + ":skipped"]` bad ones
-    dropped. An entry smaller than its share is repeated whole as often as it fits and the rest is
-    sampled, so every record appears equally often (within one), as when small hand-made sets are
-    upsampled in the paper's mixture.
-    """
-    rng = random.Random(seed)
-    records: list[dict] = []
-    counts: dict[str, int] = {}
-    for entry in entries:
-        pool, skipped = load_chat_file(entry["path"], on_error) if "path" in entry else _load_hub(entry, on_error)
-        if not pool:
-            raise ChatDataError(f"mixture entry {entry['name']!r} has no valid records")
-        copies, rest = divmod(round(entry["proportion"] * n_examples), len(pool))
-        drawn = pool * copies + rng.sample(pool, rest)
-        records.extend(drawn)
-        counts[entry["name"]] = len(drawn)
-        counts[f"{entry['name']}:skipped"] = skipped
-    return records, counts
+        if not isinstance(entry["tokens"], int) or entry["tokens"] < 1:
+            raise ValueError(f"{where}: tokens {entry['tokens']!r} is not a token budget (a positive integer)")
+        if names.count(entry["name"]) > 1:
+            raise ValueError(f"{where}: the name is used twice (statistics are kept per name)")
 
 
 def split_validation(records: Sequence[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import datasets
-import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerState
 from trl import DPOConfig, DPOTrainer
 
 from amalia_wf.train.chat import ChatDataError, read_json_lines, turn_problem
-from amalia_wf.train.runs import REPO, ThroughputLog, stage_parser, train_and_save, write_provenance
+from amalia_wf.train.runs import REPO, ThroughputLog, stage_parser, train_and_save, world_size, write_provenance
 from amalia_wf.train.sft import shared_args
 
 
@@ -51,12 +49,6 @@ def check_pairs(path: str | Path) -> int:
             raise ChatDataError(f"{path}:{lineno}: {error}")
         n += 1
     return n
-
-
-def world_size() -> int:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_world_size()
-    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def gradient_accumulation(cfg: Mapping[str, Any], processes: int) -> int:

@@ -65,11 +65,12 @@ def load_with_longer_context(
     return model
 
 
-def fetch_hub_model(repo: str, out_dir: str | Path, revision: str | None = None) -> Path:
+def fetch_hub_model(repo: str, out_dir: str | Path, revision: str | None = None) -> str:
     """Copy a hub model into the results tree once, so every later job (and node) reads it locally.
 
     Through the Hugging Face cache rather than `local_dir`: a cache filled beforehand (compute nodes
-    without internet, HF_HUB_OFFLINE=1) then serves the download.
+    without internet, HF_HUB_OFFLINE=1) then serves the download. Returns the commit `revision`
+    resolved to (the cache's snapshot folder is named after it), for the provenance.
     """
     import shutil
 
@@ -77,4 +78,4 @@ def fetch_hub_model(repo: str, out_dir: str | Path, revision: str | None = None)
 
     snapshot = snapshot_download(repo, revision=revision)
     shutil.copytree(snapshot, out_dir, dirs_exist_ok=True)  # follows the cache's blob symlinks
-    return Path(out_dir)
+    return Path(snapshot).name

@@ -15,19 +15,23 @@ import argparse
 import json
 import math
 import random
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from amalia_wf.generation import GenerationSettings, Messages
 from amalia_wf.generation import generate as generate_answers
 from amalia_wf.io import atomic_path, dumps, write_json
 from amalia_wf.train.chat import ChatDataError, load_chat_file, read_json_lines
-from amalia_wf.train.tokenizer import CHAT_TEMPLATE
+from amalia_wf.train.tokenizer import CHAT_TEMPLATE, chat_texts
+
+# Section 4.3: "In total, this mixture comprised 478K preference pairs."
+PAPER_PAIRS = 478_000
 
 
 def _device() -> torch.device:
@@ -52,8 +56,14 @@ def prompts_with_references(records: Sequence[dict[str, Any]]) -> list[dict[str,
 
 
 def sample_prompts(records: Sequence[dict[str, Any]], n: int, seed: int) -> list[dict[str, Any]]:
-    """n records drawn without replacement (fewer if fewer are usable), the same for the same seed."""
-    usable = prompts_with_references(records)
+    """n distinct prompts drawn without replacement (fewer if fewer are usable), the same for the same seed.
+
+    Copies of one prompt (a source the SFT mixture repeats to fill its token budget) count once.
+    """
+    distinct: dict[str, dict[str, Any]] = {}
+    for item in prompts_with_references(records):
+        distinct.setdefault(json.dumps(item["prompt"], sort_keys=True), item)
+    usable = list(distinct.values())
     return random.Random(seed).sample(usable, min(n, len(usable)))
 
 
@@ -76,12 +86,6 @@ def generation_settings(cfg: dict[str, Any], n: int) -> GenerationSettings:
 
 
 # --------------------------------------------------------------------------- reward
-
-
-def _conversation_texts(tokenizer: PreTrainedTokenizerBase, conversations: Sequence[Messages]) -> list[str]:
-    # As in generation_settings: the policy's ChatML where the tokenizer has no template.
-    template = None if tokenizer.chat_template else CHAT_TEMPLATE
-    return [tokenizer.apply_chat_template(c, tokenize=False, chat_template=template) for c in conversations]
 
 
 class RewardScorer:
@@ -113,7 +117,7 @@ class RewardScorer:
         for start in range(0, len(flat), self.batch_size):
             chunk = flat[start : start + self.batch_size]
             batch = self.tokenizer(
-                _conversation_texts(self.tokenizer, [conv for _, conv in chunk]),
+                chat_texts(self.tokenizer, [conv for _, conv in chunk]),
                 add_special_tokens=False,
                 padding=True,
                 truncation=True,
@@ -279,11 +283,21 @@ def _on_policy(sft_dir: str, sft_data: Sequence[str], cfg: dict[str, Any]) -> li
     return [{"strategy": "on_policy", "prompt": p, "candidates": c} for p, c in zip(prompts, candidates, strict=True)]
 
 
-def _persona(sft_dir: str, persona: dict[str, Any], cfg: dict[str, Any]) -> list[dict[str, Any]]:
-    # The SFT model answers unless another model is named (Qwen3-0.6B for the Persona-Nemotron subsets).
-    items = prompts_with_references(_records(persona["paths"]))
-    answers = _single_answers(persona.get("model", sft_dir), cfg, [s["prompt"] for s in items])
-    return [{"strategy": "persona", **item, "generated": a} for item, a in zip(items, answers, strict=True)]
+def _persona(sft_dir: str, block: dict[str, Any], cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """One persona block: its records (or `n` of them, sampled), each answered by the block's model.
+
+    The SFT model answers unless another model is named (Qwen3-0.6B for the Persona-Nemotron subsets).
+    """
+    records = _records(block["paths"])
+    n = block.get("n")
+    items = prompts_with_references(records) if n is None else sample_prompts(records, n, cfg["seed"])
+    if n is not None and len(items) < n:
+        raise ChatDataError(f"persona block {block['name']!r}: {len(items)} usable records in {block['paths']}, n is {n}")
+    answers = _single_answers(block.get("model") or sft_dir, cfg, [s["prompt"] for s in items])
+    return [
+        {"strategy": "persona", "source": block["name"], **item, "generated": a}
+        for item, a in zip(items, answers, strict=True)
+    ]
 
 
 def _two_model(two_model: dict[str, Any], cfg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -297,13 +311,17 @@ def _two_model(two_model: dict[str, Any], cfg: dict[str, Any]) -> list[dict[str,
 
 
 def generate(sft_dir: str, sft_data: Sequence[str], cfg: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every model-written answer the pairs need, in a fixed order (on-policy, persona, two-model)."""
+    """Every model-written answer the pairs need, in a fixed order (on-policy, persona blocks, two-model).
+
+    `sft_data` is the SFT mixture itself (results/sft/), so on-policy prompts come from every source of
+    Table 1, hub ones included.
+    """
     strategies = cfg["strategies"]
     records: list[dict[str, Any]] = []
     if strategies.get("on_policy"):
         records += _on_policy(sft_dir, sft_data, cfg)
-    if strategies.get("persona"):
-        records += _persona(sft_dir, strategies["persona"], cfg)
+    for block in strategies.get("persona") or []:
+        records += _persona(sft_dir, block, cfg)
     if strategies.get("two_model"):
         records += _two_model(strategies["two_model"], cfg)
     return records
@@ -326,7 +344,9 @@ def build_pairs(records: Sequence[dict[str, Any]], cfg: dict[str, Any]) -> tuple
     by = {s: [r for r in records if r["strategy"] == s] for s in ("on_policy", "persona", "two_model")}
     on_policy = by["on_policy"]
     pairs, ties = best_worst_pairs([r["prompt"] for r in on_policy], [r["candidates"] for r in on_policy], [r["rewards"] for r in on_policy])
-    pairs += reference_pairs(by["persona"], [r["generated"] for r in by["persona"]], "persona")
+    for block in cfg["strategies"].get("persona") or []:
+        items = [r for r in by["persona"] if r["source"] == block["name"]]
+        pairs += reference_pairs(items, [r["generated"] for r in items], block["name"])
     two = by["two_model"]
     pairs += two_model_pairs([r["prompt"] for r in two], [r["chosen"] for r in two], [r["rejected"] for r in two], "two_model")
     for spec in cfg["strategies"].get("extra") or []:
@@ -338,10 +358,19 @@ def build_pairs(records: Sequence[dict[str, Any]], cfg: dict[str, Any]) -> tuple
         "ties_dropped": ties,
         "pairs": len(pairs),
         "pairs_per_source": dict(Counter(p["source"] for p in pairs)),
+        "paper_pairs": PAPER_PAIRS,
         "mean_chosen_reward": _mean([p["chosen_score"] for p in scored]),
         "mean_rejected_reward": _mean([p["rejected_score"] for p in scored]),
     }
     return pairs, stats
+
+
+def format_sources(stats: dict[str, Any]) -> str:
+    """Pairs per source and their total beside the paper's, for the job log."""
+    lines = [f"{'source':<40} {'pairs':>10}"]
+    lines += [f"{source[:40]:<40} {n:>10,}" for source, n in stats["pairs_per_source"].items()]
+    lines.append(f"{'total':<40} {stats['pairs']:>10,}   (paper, section 4.3: {stats['paper_pairs']:,})")
+    return "\n".join(lines)
 
 
 def write_lines(path: str | Path, rows: Sequence[dict[str, Any]]) -> None:
@@ -382,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         write_lines(args.out, score(args.reward, _read_lines(args.generated), cfg))
     else:
         pairs, stats = build_pairs(_read_lines(args.scored), cfg)
+        print(format_sources(stats), file=sys.stderr)
         write_lines(args.out, pairs)
         write_json(args.stats, stats)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from transformers import AutoTokenizer, Trainer, TrainerState, TrainingArguments, default_data_collator
 
+from amalia_wf.io import read_json
 from amalia_wf.train.models import load_with_longer_context
 from amalia_wf.train.packing import PackedDataset, shard_paths
 from amalia_wf.train.runs import REPO, ThroughputLog, stage_parser, train_and_save, use_bf16, write_provenance
@@ -86,10 +87,13 @@ def main(argv: list[str] | None = None) -> None:
     sources = [(prefix, float(weight)) for prefix, weight in args.source]
     state = run_pretraining(args.base, sources, cfg, args.out, args.checkpoints, args.metrics)
     if state.is_world_process_zero:
+        # Where CPT started (train.base, as base_model recorded it): the paper's start is not released.
+        base_provenance = Path(args.base) / "provenance.json"
+        start = read_json(base_provenance)["config"] if base_provenance.is_file() else {"path": str(args.base)}
         write_provenance(
             args.out,
             stage="cpt",
-            config=cfg,
+            config={**cfg, "start_checkpoint": start},
             inputs=[args.base, *(path for prefix, _ in sources for path in shard_paths(prefix))],
             hyperparameters={**cfg, "sources": [[str(p), w] for p, w in sources]},
             state=state,

@@ -78,6 +78,13 @@ def use_bf16(requested: bool) -> bool:
     return requested and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
+def world_size() -> int:
+    """Processes training together (torchrun sets WORLD_SIZE before torch.distributed starts)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def peak_memory_mb() -> float:
     if torch.cuda.is_available():
         return torch.cuda.max_memory_allocated() / 2**20

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,9 +11,17 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerState
 from trl import SFTConfig, SFTTrainer
 
-from amalia_wf.io import write_json
-from amalia_wf.train.chat import load_mixture, split_validation, validate_mixture
-from amalia_wf.train.runs import REPO, ThroughputLog, stage_parser, train_and_save, use_bf16, write_provenance
+from amalia_wf.io import read_json
+from amalia_wf.train.chat import load_chat_file
+from amalia_wf.train.runs import (
+    REPO,
+    ThroughputLog,
+    stage_parser,
+    train_and_save,
+    use_bf16,
+    world_size,
+    write_provenance,
+)
 
 
 def shared_args(cfg: Mapping[str, Any], checkpoint_dir: str | Path) -> dict[str, Any]:
@@ -87,27 +95,51 @@ def run_sft(
     return train_and_save(trainer, checkpoint_dir, out_dir)
 
 
+def gradient_accumulation(cfg: Mapping[str, Any], train_records: int, processes: int) -> int:
+    """The accumulation whose `max_steps` come closest to `target_epochs` passes over the records (at least 1).
+
+    The paper gives 14K steps and about 4.25 epochs, not the batch: the batch follows from the mixture's size.
+    """
+    per_step = cfg["per_device_train_batch_size"] * processes
+    return max(1, round(cfg["target_epochs"] * train_records / (cfg["max_steps"] * per_step)))
+
+
+def epochs_line(cfg: Mapping[str, Any], train_records: int, processes: int, accumulation: int) -> str:
+    """How many passes over the train records the run makes, for the job log."""
+    batch = cfg["per_device_train_batch_size"] * processes * accumulation
+    line = (
+        f"effective batch {batch} = {cfg['per_device_train_batch_size']} per device x {processes} processes"
+        f" x {accumulation} accumulation steps"
+    )
+    epochs = cfg["max_steps"] * batch / train_records
+    return line + (
+        f"; {cfg['max_steps']} steps x {batch} / {train_records:,} train records = {epochs:.3f} epochs"
+        f" (target_epochs {cfg['target_epochs']})"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = stage_parser("Supervised fine-tuning on a chat mixture (run under torchrun for several processes).")
     parser.add_argument("--model", required=True, help="directory of the model (and tokenizer) to fine-tune")
-    parser.add_argument("--mixture-json", required=True, type=json.loads, help="JSON list of mixture entries")
-    parser.add_argument("--seed", required=True, type=int)
+    parser.add_argument("--train", required=True, help="train records of the mixture (amalia_wf.train.sft_mixture)")
+    parser.add_argument("--validation", required=True, help="validation records of the mixture")
+    parser.add_argument("--mixture-stats", required=True, help="the mixture's entries and per-source statistics")
     args = parser.parse_args(argv)
-    cfg = {**args.cfg_json, "seed": args.seed}
-    mixture = args.mixture_json
+    cfg = args.cfg_json
 
-    validate_mixture(mixture)
-    records, counts = load_mixture(mixture, cfg["n_examples"], args.seed, cfg["on_bad_record"])
-    train, val = split_validation(records, cfg["validation_fraction"], args.seed)
-    state = run_sft(args.model, train, val, cfg, args.out, args.checkpoints, args.metrics)
+    train, val = load_chat_file(args.train)[0], load_chat_file(args.validation)[0]
+    processes = world_size()
+    accumulation = gradient_accumulation(cfg, len(train), processes)
+    print(epochs_line(cfg, len(train), processes, accumulation), file=sys.stderr)
+    hyperparameters = {**cfg, "gradient_accumulation_steps": accumulation}
+    state = run_sft(args.model, train, val, hyperparameters, args.out, args.checkpoints, args.metrics)
     if state.is_world_process_zero:
-        write_json(Path(args.out) / "mixture_counts.json", counts)
         write_provenance(
             args.out,
             stage="sft",
-            config={**cfg, "mixture": mixture},
-            inputs=[args.model, *(entry["path"] for entry in mixture if "path" in entry)],
-            hyperparameters=cfg,
+            config={**cfg, "mixture": read_json(args.mixture_stats)},
+            inputs=[args.model, args.train, args.validation],
+            hyperparameters=hyperparameters,
             state=state,
             repo=REPO,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -49,3 +49,12 @@ def copy_base_tokenizer(name: str, out_dir: str | Path, revision: str | None = N
     tok = AutoTokenizer.from_pretrained(name, revision=revision)
     tok.save_pretrained(out_dir)
     return tok
+
+
+def chat_texts(tokenizer: PreTrainedTokenizerBase, conversations: Iterable[Sequence[Mapping[str, str]]]) -> list[str]:
+    """Each conversation rendered by the tokenizer's chat template, as the SFT trainer renders it.
+
+    A tokenizer without a template gets the policy's ChatML, the format every model here is trained on.
+    """
+    template = None if tokenizer.chat_template else CHAT_TEMPLATE
+    return [tokenizer.apply_chat_template(list(c), tokenize=False, chat_template=template) for c in conversations]
