@@ -54,10 +54,18 @@ def fetch(package: str, version: str, sha256: str, deb: str | os.PathLike[str], 
                 " (are the pinned version's apt sources configured? `apt-cache policy " + package + "`)"
             )
         verify(package, fetched[0], sha256)
-        unpacked = Path(tmp) / "tree"
-        done = subprocess.run([dpkg_deb, "-x", str(fetched[0]), str(unpacked)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise PackageError(f"{package}: dpkg-deb -x {fetched[0].name} failed: {done.stderr.strip()[-500:]}")
-        shutil.rmtree(tree, ignore_errors=True)
-        os.replace(unpacked, tree)
+        unpack(package, fetched[0], tree, dpkg_deb)
         os.replace(fetched[0], deb)
+
+
+def unpack(package: str, deb: Path, tree: Path, dpkg_deb: str = "dpkg-deb") -> None:
+    """The files of `deb` under `tree` (replaced whole, and only once complete)."""
+    tmp = tree.with_name(f".{tree.name}.unpacking")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tree.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([dpkg_deb, "-x", str(deb), str(tmp)], capture_output=True, text=True)
+    if done.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise PackageError(f"{package}: dpkg-deb -x {deb} failed: {done.stderr.strip()[-500:]}")
+    shutil.rmtree(tree, ignore_errors=True)
+    os.replace(tmp, tree)
