@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from amalia_wf.config import DEBIAN_PACKAGES_DIR, ConfigError, validate
+from amalia_wf.config import DEBIAN_PACKAGES_DIR, ConfigError, benchmark_sources, validate
 from amalia_wf.data.debian_docs import debian_reference_pages, is_heldout, pairs, split_collection
 from amalia_wf.data.debian_packages import PackageError, fetch, unpack, verify
 from amalia_wf.data.debian_urls import page_url
@@ -26,6 +26,7 @@ from amalia_wf.evaluate import suite
 from amalia_wf.evaluate.ptc_mining import BLANK, cloze, mine, sentences
 from amalia_wf.io import read_jsonl_gz
 from tests.conftest import REPO, make_workdir, run_snakemake
+from tests.test_config import merge
 
 DEFAULT_CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text(encoding="utf-8"))
 DEBIAN_CONFIG = yaml.safe_load((REPO / "config/debian.yaml").read_text(encoding="utf-8"))
@@ -317,6 +318,10 @@ def test_config_rejects_unpinned_packages_bad_shares_and_unknown_mined_sources()
             cfg["evaluation"]["benchmarks"] = [b if b["task"] != "pt_c" else pt_c for b in cfg["evaluation"]["benchmarks"]]
         return cfg
 
+    files = validate(merge(DEFAULT_CONFIG, DEBIAN_CONFIG), REPO)  # config/debian.yaml, as Snakemake merges it
+    assert {name: len(f) for name, f in files.items()} == {"synth-a": 4, "debian-docs": 8}
+    assert files["debian-docs"][0] == "results/data/raw/debian-docs/debian-00000.warc.gz"
+    assert benchmark_sources(DEBIAN_CONFIG["evaluation"])["pt_c"] == {"path": "results/data/debian/debian-docs/ptc/pt_c.jsonl"}
     assert list(validate(with_debian(DEBIAN_SPEC, {"task": "pt_c", "mined_from": "deb"}), REPO)) == ["deb"]
     unpinned = {**DEBIAN_SPEC, "packages": {k: v for k, v in DEBIAN_SPEC["packages"].items() if k != "debian-reference-pt"}}
     with pytest.raises(ConfigError, match=r"data\.collections\.0\.debian\.sources\.1\.pt_pt\.package: 'debian-reference-pt' is not pinned"):
