@@ -73,7 +73,8 @@ rule debian_warc:
 
 rule mine_ptc:
     input:
-        f"{DEBIAN_DIR}/{{collection}}/heldout.jsonl",
+        heldout=f"{DEBIAN_DIR}/{{collection}}/heldout.jsonl",
+        train=f"{DEBIAN_DIR}/{{collection}}/train_pages.jsonl.gz",
     output:
         ptc=mined_ptc_path("{collection}"),
         stats=f"{DEBIAN_DIR}/{{collection}}/ptc.stats.json",

@@ -6,14 +6,15 @@ setup(snakemake)
 import json
 import logging
 
-from amalia_wf.evaluate.ptc_mining import mine
-from amalia_wf.io import write_json, write_jsonl
+from amalia_wf.evaluate.ptc_mining import mine, sentences
+from amalia_wf.io import read_jsonl_gz, write_json, write_jsonl
 
-with open(snakemake.input[0], encoding="utf-8") as f:
+with open(snakemake.input.heldout, encoding="utf-8") as f:
     pairs = [json.loads(line) for line in f]
-items, stats = mine(pairs, **snakemake.params.mining)
+seen = {s for page in read_jsonl_gz(snakemake.input.train) for s in sentences(page["blocks"])}
+items, stats = mine(pairs, seen, **snakemake.params.mining)
 if not items:
-    raise ValueError(f"{snakemake.input[0]}: no PT-C item mined from {len(pairs)} held-out pairs")
+    raise ValueError(f"{snakemake.input.heldout}: no PT-C item mined from {len(pairs)} held-out pairs")
 write_jsonl(snakemake.output.ptc, items)
 write_json(snakemake.output.stats, stats)
 logging.info("%d PT-C items from %d held-out pairs", len(items), len(pairs))

@@ -47,6 +47,12 @@ PARALLEL = [
 ]  # fmt: skip
 
 
+def numbered(i: int) -> list[tuple[str, str]]:
+    """PARALLEL as page i says it: the help's pages share no sentence here (the miner drops items
+    whose sentence a training page also has)."""
+    return [(f"Página {i}: {pt}", f"Página {i}: {br}") for pt, br in PARALLEL]
+
+
 def lo_page(lang: str, title: str, sentences_: list[str]) -> str:
     body = "".join(f"<p>{s}</p>" for s in sentences_)
     return (
@@ -97,7 +103,7 @@ def fixture_packages(tmp: Path, n_pages: int = 12) -> dict[str, Path]:
         base = f"usr/share/libreoffice/help/{lang}"
         files = {
             f"{base}/text/shared/guide/page{i:02d}.html": lo_page(
-                lang, f"Página {i}", [variety(p, v) for p in PARALLEL] + [f"Esta é a página número {i} da ajuda."]
+                lang, f"Página {i}", [variety(p, v) for p in numbered(i)] + [f"Esta é a página número {i} da ajuda."]
             )
             for i in range(n_pages)
         }
@@ -192,8 +198,8 @@ def test_pages_pair_by_relative_path_and_the_reference_is_cut_at_its_sections(tr
     assert [p.key for p in lo] == [f"libreoffice-help/text/shared/guide/page{i:02d}.html" for i in range(12)]
     assert lo_counts == {"only_pt_pt": 1, "only_pt_br": 1, "no_text": 0}
     page = lo[0]
-    assert page.pt_pt.blocks[1:3] == (PARALLEL[0][0], PARALLEL[1][0])
-    assert page.pt_br.blocks[1:3] == (PARALLEL[0][1], PARALLEL[1][1])
+    assert page.pt_pt.blocks[1:3] == (numbered(0)[0][0], numbered(0)[1][0])
+    assert page.pt_br.blocks[1:3] == (numbered(0)[0][1], numbered(0)[1][1])
     # Hidden per-platform alternatives are not text; the navigation outside the display area neither.
     assert page.pt_pt.blocks[-1] == "Prima Ctrl+S para continuar o trabalho."
     assert "Índice" not in page.pt_pt.blocks
@@ -293,11 +299,15 @@ def test_mining_aligns_sentences_dedups_and_writes_ptc_records_the_task_reads(tm
     page = lambda k: {"key": k, "pt_pt": {"blocks": [" ".join(p[0] for p in PARALLEL)]},  # noqa: E731
                       "pt_br": {"blocks": [" ".join(p[1] for p in PARALLEL)]}}  # fmt: skip
     assert sentences(page("x")["pt_pt"]["blocks"]) == [p[0] for p in PARALLEL]
-    items, stats = mine([page("src/a.html"), page("src/b.html")], max_phrase_tokens=3, min_tokens=5)
+    items, stats = mine([page("src/a.html"), page("src/b.html")], set(), max_phrase_tokens=3, min_tokens=5)
     # Two items per page, the same on both pages: kept once, at the first page.
     assert [(i["option_pt"], i["option_br"], i["page"]) for i in items] == [
         ("ficheiro", "arquivo", "src/a.html"), ("utilizador", "usuário", "src/a.html")]  # fmt: skip
     assert stats["items"] == 2 and stats["heldout_pages"] == 2 and stats["items_per_source"] == {"src": 2}
+    assert stats["dropped_in_training"] == 0
+    # A sentence a training page also has (in either variety) gives no item.
+    unseen, stats = mine([page("src/a.html")], {PARALLEL[1][1]}, max_phrase_tokens=3, min_tokens=5)
+    assert [i["option_pt"] for i in unseen] == ["ficheiro"] and stats["dropped_in_training"] == 1
     assert stats["top_substitutions"][0] == {"pt_pt": "ficheiro", "pt_br": "arquivo", "items": 1}
     raw = tmp_path / "pt_c.jsonl"
     raw.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
@@ -354,3 +364,5 @@ def test_the_data_stage_reads_the_pages_as_a_collection_and_mines_ptc(debs, tmp_
     assert {(i["option_pt"], i["option_br"]) for i in items} == {("ficheiro", "arquivo"), ("utilizador", "usuário")}
     heldout = {json.loads(line)["key"] for line in (out / "debian/deb/heldout.jsonl").read_text().splitlines()}
     assert {i["page"] for i in items} <= heldout and not heldout & {p["key"] for p in train}
+    seen = {s for p in train for s in sentences(p["blocks"])}
+    assert not any(i["sentence"].replace(BLANK, i[o]) in seen for i in items for o in ("option_pt", "option_br"))

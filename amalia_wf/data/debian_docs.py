@@ -140,8 +140,8 @@ def split_collection(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
     """A debian collection's training pages, held-out pairs and counts.
 
-    Training pages: `{key, variety, url_kind, url, file, html}`, both translations of every training
-    pair, `file` the WARC (0 .. files-1) the page goes to. Held-out pairs: `{key, source, pt_pt, pt_br}`
+    Training pages: `{key, variety, url_kind, url, file, html, blocks}`, both translations of every
+    training pair, `file` the WARC (0 .. files-1) the page goes to, `blocks` its text. Held-out pairs: `{key, source, pt_pt, pt_br}`
     with each translation's `{title, blocks}` (its text, one paragraph per block)."""
     train: list[dict[str, Any]] = []
     heldout: list[dict[str, Any]] = []
@@ -158,7 +158,10 @@ def split_collection(
             for variety, page in _pages(pair):
                 kind, url = page_url(variety, pair.key, spec["urls"])
                 file = int(unit_hash("file", variety, pair.key) * spec["files"])
-                train.append({"key": pair.key, "variety": variety, "url_kind": kind, "url": url, "file": file, "html": page.html})
+                train.append(
+                    {"key": pair.key, "variety": variety, "url_kind": kind, "url": url, "file": file, "html": page.html,
+                     "blocks": list(page.blocks)}
+                )  # fmt: skip
     url_kinds = Counter(f"{page['variety']}:{page['url_kind']}" for page in train)
     stats = {"sources": sources, "train_pages": len(train), "heldout_pairs": len(heldout), "url_kinds": dict(sorted(url_kinds.items()))}
     return train, heldout, stats

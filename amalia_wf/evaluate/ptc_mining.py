@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,18 +77,26 @@ def aligned(pt: Sequence[str], br: Sequence[str]) -> Iterable[tuple[str, str]]:
             yield s, max(br[j1:j2], key=lambda t, s=s: difflib.SequenceMatcher(None, s, t, autojunk=False).ratio())
 
 
-def mine(pairs: Iterable[Mapping[str, Any]], max_phrase_tokens: int, min_tokens: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def mine(
+    pairs: Iterable[Mapping[str, Any]], seen: Collection[str], max_phrase_tokens: int, min_tokens: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """PT-C records from held-out pairs (`{key, pt_pt: {blocks}, pt_br: {blocks}}`) and their summary.
 
-    An item repeated on several pages (the help repeats its boilerplate) is kept once, at its first page."""
+    The help repeats sentences across pages, so a held-out page's sentence may also be on a training
+    page: an item whose pt-PT or pt-BR sentence is in `seen` (the training pages' sentences) is
+    dropped and counted. An item repeated on several held-out pages is kept once, at its first page."""
     items: dict[Cloze, str] = {}
-    pages = compared = 0
+    pages = compared = in_training = 0
     for pair in pairs:
         pages += 1
         for pt, br in aligned(sentences(pair["pt_pt"]["blocks"]), sentences(pair["pt_br"]["blocks"])):
             compared += 1
-            if (item := cloze(pt, br, max_phrase_tokens, min_tokens)) is not None:
-                items.setdefault(item, pair["key"])
+            if (item := cloze(pt, br, max_phrase_tokens, min_tokens)) is None:
+                continue
+            if pt in seen or br in seen:
+                in_training += 1
+                continue
+            items.setdefault(item, pair["key"])
     records = [
         {"id": f"debian-ptc-{n:05d}", "sentence": c.sentence, "option_pt": c.option_pt, "option_br": c.option_br, "page": key}
         for n, (c, key) in enumerate(items.items(), 1)
@@ -98,6 +106,7 @@ def mine(pairs: Iterable[Mapping[str, Any]], max_phrase_tokens: int, min_tokens:
         "items": len(records),
         "heldout_pages": pages,
         "sentence_pairs_compared": compared,
+        "dropped_in_training": in_training,
         "items_per_source": dict(sorted(Counter(key.split("/", 1)[0] for key in items.values()).items())),
         "distinct_substitutions": len(substitutions),
         "top_substitutions": [{"pt_pt": pt, "pt_br": br, "items": n} for (pt, br), n in substitutions.most_common(50)],
