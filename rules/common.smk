@@ -53,6 +53,13 @@ DEBIAN_PACKAGES = debian_packages(config["data"]["collections"])
 DEBIAN_TARGETS = [f"{DEBIAN_DIR}/{c}/{f}" for c in DEBIAN for f in ("pairs.stats.json", "ptc.stats.json")]
 
 
+def debian_trees(wildcards):
+    """Package -> unpacked tree, for the packages a debian collection's sources name."""
+    sources = DEBIAN[wildcards.collection]["sources"]
+    names = sorted({s[v]["package"] for s in sources for v in ("pt_pt", "pt_br")})
+    return {name: f"{DEBIAN_PACKAGES_DIR}/{name}" for name in names}
+
+
 def resources_for(rule_name):
     """Job resources: `resources.default` overlaid with the block named after the rule.
 

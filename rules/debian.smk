@@ -24,13 +24,6 @@ rule fetch_debian_package:
         "../scripts/fetch_debian_package.py"
 
 
-def debian_trees(wildcards):
-    """Package -> unpacked tree, for the packages a debian collection's sources name."""
-    sources = DEBIAN[wildcards.collection]["sources"]
-    names = sorted({s[v]["package"] for s in sources for v in ("pt_pt", "pt_br")})
-    return {name: f"{DEBIAN_PACKAGES_DIR}/{name}" for name in names}
-
-
 rule pair_debian_pages:
     input:
         lambda wc: list(debian_trees(wc).values()),
