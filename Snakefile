@@ -21,6 +21,7 @@ wildcard_constraints:
     task="|".join(map(re.escape, BENCHMARKS)) or "(?!)",
 
 
+include: "rules/debian.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"

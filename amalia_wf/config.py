@@ -22,6 +22,9 @@ from amalia_wf.train.chat import validate_mixture
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 RAW_DIR = "results/data/raw"
 DOWNLOAD_DIR = "results/data/download"
+# Debian collections (rules/debian.smk): the pinned packages, and per collection its pairs and PT-C items.
+DEBIAN_PACKAGES_DIR = "results/data/debian/packages"
+DEBIAN_DIR = "results/data/debian"
 
 
 class ConfigError(ValueError):
@@ -73,7 +76,8 @@ def validate(
     names = [c["name"] for c in config["data"]["collections"]]
     if len(set(names)) != len(names):
         raise ConfigError("config key data.collections: collection names must be unique")
-    _validate_evaluation(config["evaluation"])
+    _validate_debian(config["data"]["collections"])
+    _validate_evaluation(config["evaluation"], config["data"]["collections"])
     _validate_genbench(config["genbench"], config["judge"])
     files = {}
     for i, coll in enumerate(config["data"]["collections"]):
@@ -89,7 +93,36 @@ def validate(
     return files
 
 
-def _validate_evaluation(evaluation: Mapping[str, Any]) -> None:
+def debian_packages(collections: list[Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """Package -> its pin ({version, sha256}), over every debian collection."""
+    return {name: pin for c in collections if "debian" in c for name, pin in c["debian"]["packages"].items()}
+
+
+def _validate_debian(collections: list[Mapping[str, Any]]) -> None:
+    pins: dict[str, Mapping[str, str]] = {}
+    for i, coll in enumerate(collections):
+        if "debian" not in coll:
+            continue
+        spec, key = coll["debian"], f"data.collections.{i}.debian"
+        for j, source in enumerate(spec["sources"]):
+            for variety in ("pt_pt", "pt_br"):
+                if source[variety]["package"] not in spec["packages"]:
+                    raise ConfigError(
+                        f"config key {key}.sources.{j}.{variety}.package: {source[variety]['package']!r} is not pinned in {key}.packages"
+                    )
+        shares = spec["urls"]["pt_br"]["shares"]
+        if abs(sum(shares.values()) - 1) > 1e-9:
+            raise ConfigError(f"config key {key}.urls.pt_br.shares: must add up to 1, not {sum(shares.values())}")
+        for name, pin in spec["packages"].items():
+            if pins.setdefault(name, pin) != pin:
+                raise ConfigError(f"config key {key}.packages.{name}: pinned differently in two collections")
+
+
+def mined_ptc_path(collection: str) -> str:
+    return f"{DEBIAN_DIR}/{collection}/ptc/pt_c.jsonl"
+
+
+def _validate_evaluation(evaluation: Mapping[str, Any], collections: list[Mapping[str, Any]]) -> None:
     models = [m["name"] for m in evaluation["models"]] + [m["name"] for m in evaluation["trained"]]
     duplicates = sorted({n for n in models if models.count(n) > 1})
     if duplicates:
@@ -100,6 +133,12 @@ def _validate_evaluation(evaluation: Mapping[str, Any]) -> None:
     missing = [t for t in evaluation["tasks"] if t not in sources]
     if missing:
         raise ConfigError(f"config key evaluation.benchmarks: no source for task(s) {missing}")
+    debian = [c["name"] for c in collections if "debian" in c]
+    for i, source in enumerate(evaluation["benchmarks"]):
+        if "mined_from" in source and source["mined_from"] not in debian:
+            raise ConfigError(
+                f"config key evaluation.benchmarks.{i}.mined_from: {source['mined_from']!r} is no debian collection (those: {debian})"
+            )
 
 
 def genbench_sources_needed(genbench: Mapping[str, Any], judge: Mapping[str, Any] | None) -> list[str]:
@@ -121,8 +160,13 @@ def _validate_genbench(genbench: Mapping[str, Any], judge: Mapping[str, Any] | N
 
 
 def benchmark_sources(evaluation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Task -> its source spec (the list entry without its `task` key)."""
-    return {b["task"]: {k: v for k, v in b.items() if k != "task"} for b in evaluation["benchmarks"]}
+    """Task -> its source spec (the list entry without its `task` key). Items the workflow mines
+    itself (`mined_from`) are the local path the mining rule writes, so fetching them is a copy and
+    the DAG runs the mining first."""
+    return {
+        b["task"]: {"path": mined_ptc_path(b["mined_from"])} if "mined_from" in b else {k: v for k, v in b.items() if k != "task"}
+        for b in evaluation["benchmarks"]
+    }
 
 
 # $NAME or ${NAME}, as os.path.expandvars finds them.
@@ -179,6 +223,8 @@ def collection_files(coll: Mapping[str, Any], base_dir: str | os.PathLike[str] =
         return [f"{RAW_DIR}/{name}/synthetic-{i:05d}.warc.gz" for i in range(coll["synthetic"]["files"])]
     if "urls" in coll:
         return [f"{DOWNLOAD_DIR}/{name}/{entry.filename}" for entry in url_manifest(Path(base_dir) / coll["urls"])]
+    if "debian" in coll:
+        return [f"{RAW_DIR}/{name}/debian-{i:05d}.warc.gz" for i in range(coll["debian"]["files"])]
     # Environment variables let one config name a site-specific archive root ($ARQUIVO_WARC_ROOT).
     patterns = [os.path.expandvars(p) for p in _path_patterns(coll)]
     files: set[str] = set()

@@ -90,6 +90,9 @@ def job_counts(
     return {
         "synthesize_warc": sum(len(files[c["name"]]) for c in collections if "synthetic" in c),
         "download_warc": sum(len(files[c["name"]]) for c in collections if "urls" in c),
+        "pair_debian_pages": sum(1 for c in collections if "debian" in c),
+        "debian_warc": sum(len(files[c["name"]]) for c in collections if "debian" in c),
+        "mine_ptc": sum(1 for c in collections if "debian" in c),
         "filter_shard": n_shards,
         "dedup_collection_band": len(collections) * len(bands["band"]),
         "dedup_collection": len(collections),

@@ -54,6 +54,13 @@ def write_jsonl_gz(path: str | os.PathLike[str], records: Iterable[dict[str, Any
     return n
 
 
+def write_jsonl(path: str | os.PathLike[str], records: Iterable[dict[str, Any]]) -> None:
+    """Atomically write records as plain JSON lines (small files meant to be read by people)."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
+        for record in records:
+            out.write(dumps(record) + "\n")
+
+
 def read_jsonl_gz(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:

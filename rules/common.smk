@@ -18,7 +18,17 @@ os.environ.update(
 )
 
 from amalia_wf.benchmark_plan import BenchmarkPlan, wildcard_jobs
-from amalia_wf.config import ConfigError, benchmark_sources, collection_index, shards, validate
+from amalia_wf.config import (
+    DEBIAN_DIR,
+    DEBIAN_PACKAGES_DIR,
+    ConfigError,
+    benchmark_sources,
+    collection_index,
+    debian_packages,
+    mined_ptc_path,
+    shards,
+    validate,
+)
 from amalia_wf.cost_plan import request
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import GenbenchPlan
@@ -36,6 +46,18 @@ LABELS = ["low", "medium", "high"]
 COLLECTIONS = {c["name"]: c for c in config["data"]["collections"]}
 SHARDS = {name: shards(files, config["data"]["files_per_shard"]) for name, files in FILES.items()}
 SHARD_IDS = {name: [f"{i:05d}" for i in range(len(s))] for name, s in SHARDS.items()}
+# Real-text collections from pinned Debian packages (rules/debian.smk) and what the `data` target
+# adds for them: their pairing counts and mined PT-C items, for inspection.
+DEBIAN = {name: c["debian"] for name, c in COLLECTIONS.items() if "debian" in c}
+DEBIAN_PACKAGES = debian_packages(config["data"]["collections"])
+DEBIAN_TARGETS = [f"{DEBIAN_DIR}/{c}/{f}" for c in DEBIAN for f in ("pairs.stats.json", "ptc.stats.json")]
+
+
+def debian_trees(wildcards):
+    """Package -> unpacked tree, for the packages a debian collection's sources name."""
+    sources = DEBIAN[wildcards.collection]["sources"]
+    names = sorted({s[v]["package"] for s in sources for v in ("pt_pt", "pt_br")})
+    return {name: f"{DEBIAN_PACKAGES_DIR}/{name}" for name in names}
 
 
 def resources_for(rule_name):

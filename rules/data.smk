@@ -242,3 +242,4 @@ rule data:
     input:
         expand("results/data/corpus/{label}", label=LABELS),
         rules.data_stats.output,
+        DEBIAN_TARGETS,

@@ -13,7 +13,7 @@ RESOURCE_NAMES = load_schema()["properties"]["resources"]["propertyNames"]["enum
 # The rules that run on the submit host (localrule): fetches and the judge (network), and the light
 # ones (stats, curves, tables, report).
 LOCAL_RULES = {
-    "fetch_benchmark", "prepare_benchmark", "fetch_eval_model", "genbench_fetch_model", "genbench_judge",
+    "fetch_benchmark", "prepare_benchmark", "fetch_eval_model", "genbench_fetch_model", "genbench_judge", "fetch_debian_package",
     "data_stats", "training_curves", "table3", "table4", "table5", "p3b3_table1", "p3b3_table2", "p3b3_table5",
     "run_summary",
 }  # fmt: skip
