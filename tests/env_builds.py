@@ -14,18 +14,24 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import tomllib
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
+
+from uv import find_uv_bin
 
 from amalia_wf.envs import pip_pins, python_version
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build" / "envs"
 PIP = [sys.executable, "-m", "pip"]
-# The CUDA wheels' platform: manylinux up to glibc 2.35 (Ubuntu 22.04, RHEL 9 has 2.34), x86_64.
-GPU_PLATFORMS = ["manylinux2014_x86_64", *(f"manylinux_2_{minor}_x86_64" for minor in range(17, 36))]
+# The GPU nodes' platform: x86_64 Linux with glibc 2.35 (Ubuntu 22.04; RHEL 9 has 2.34). PyPI's torch
+# wheels for it are the CUDA builds.
+GPU_PLATFORM = "x86_64-manylinux_2_35"
 
 
 def _key(env_file: Path) -> str:
@@ -39,11 +45,12 @@ def _replace_stale(env_file: Path, current: Path) -> None:
             shutil.rmtree(old) if old.is_dir() else old.unlink()
 
 
-def _run(cmd: list[str], what: str, timeout: int) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+def _run(cmd: list[str], what: str, timeout: int, stdin: str | None = None) -> None:
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        raise AssertionError(f"{what} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
+        # pip's per-index notes on this machine drown its reason (the conflict, the missing version).
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines() if not line.startswith("WARNING: Location ")]
+        raise AssertionError(f"{what} failed ({proc.returncode}):\n" + "\n".join(lines)[-6000:])
 
 
 def venv(env_file: Path) -> Path:
@@ -70,30 +77,21 @@ def venv(env_file: Path) -> Path:
     return python
 
 
-def gpu_resolution(env_file: Path) -> list[dict]:
-    """pip's install report (`install` entries) for the env's pins on the CUDA platform, nothing installed.
-
-    Pins become `===` (exact version string), so that a local `+cpu` build on this machine's index
-    cannot stand in for the CUDA wheel of the same version."""
-    report = BUILD / f"{_key(env_file)}.report.json"
-    if not report.exists():
+def gpu_resolution(env_file: Path) -> list[dict[str, Any]]:
+    """The packages (pylock.toml `[[packages]]`: name, version, wheels, sdist) that the env's pins resolve
+    to on the CUDA platform, nothing installed: `uv pip compile` reads only the packages' metadata,
+    where pip's `--dry-run --platform` downloads every wheel (GBs here) and cannot take an sdist-only pin."""
+    lock = BUILD / f"{_key(env_file)}.pylock.toml"
+    if not lock.exists():
         BUILD.mkdir(parents=True, exist_ok=True)
-        _replace_stale(env_file, report)
-        version = python_version(env_file)
-        abi = "cp" + version.replace(".", "")
-        platforms = [arg for p in GPU_PLATFORMS for arg in ("--platform", p)]
-        pins = [p.replace("==", "===", 1) for p in pip_pins(env_file)]
-        tmp = BUILD / f"{report.name}.part"
-        target = BUILD / f"{report.name}.target"
-        cmd = [*PIP, "install", "--dry-run", "--quiet", "--ignore-installed", "--only-binary=:all:",
-               "--python-version", version, "--implementation", "cp", "--abi", abi, *platforms,
-               "--target", str(target), "--report", str(tmp), *pins]  # fmt: skip
-        try:
-            _run(cmd, f"resolving {env_file} for Linux x86_64 (CUDA)", 1800)
-        finally:
-            shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, report)
-    return json.loads(report.read_text())["install"]
+        _replace_stale(env_file, lock)
+        # uv insists on the name pylock.<name>.toml; written aside, then moved in whole.
+        part = BUILD / "pylock.part.toml"
+        cmd = [find_uv_bin(), "pip", "compile", "-", "--quiet", "--python-platform", GPU_PLATFORM,
+               "--python-version", python_version(env_file), "--format", "pylock.toml", "-o", str(part)]  # fmt: skip
+        _run(cmd, f"resolving {env_file} for {GPU_PLATFORM} (CUDA wheels)", 1800, "\n".join(pip_pins(env_file)))
+        os.replace(part, lock)
+    return tomllib.loads(lock.read_text())["packages"]
 
 
 class _RemoteFile(io.RawIOBase):
@@ -149,15 +147,39 @@ def top_level_modules(names: list[str]) -> set[str]:
     return {f for f in found if f.isidentifier()}
 
 
-def wheel_modules(url: str) -> set[str]:
-    """Top-level modules of the wheel at `url` (a file: or https: URL), cached by wheel file name."""
-    cached = BUILD / "wheel-modules" / f"{unquote(url.rpartition('/')[2])}.json"
+def _sdist_modules(url: str) -> set[str]:
+    """An sdist's top_level.txt (setuptools writes it into the sdist's egg-info); without one, its
+    packages and modules beside setup.py (or under src/)."""
+    with urllib.request.urlopen(url, timeout=300) as response:
+        data = io.BytesIO(response.read())
+    if url.endswith(".zip"):
+        archive = zipfile.ZipFile(data)
+        names, read = archive.namelist(), archive.read
+    else:
+        tar = tarfile.open(fileobj=data)
+        names, read = tar.getnames(), lambda n: tar.extractfile(n).read()  # type: ignore[union-attr]
+    listed = sorted((n for n in names if n.endswith(".egg-info/top_level.txt")), key=len)
+    if listed:
+        return {line.strip() for line in read(listed[0]).decode().splitlines() if line.strip()}
+    inner = [n.split("/", 1)[1] for n in names if "/" in n]
+    inner = [n.removeprefix("src/") for n in inner]
+    return {m for m in top_level_modules(inner) if m not in ("setup", "tests", "test", "docs")}
+
+
+def package_modules(package: dict[str, Any]) -> set[str]:
+    """Top-level modules of a resolved package (a pylock.toml entry): from its wheel's file list, or
+    from its sdist where it has no wheel. Cached by file name."""
+    url = package["wheels"][0]["url"] if package.get("wheels") else package["sdist"]["url"]
+    cached = BUILD / "modules" / f"{unquote(url.rpartition('/')[2])}.json"
     if cached.exists():
         return set(json.loads(cached.read_text()))
-    parsed = urlparse(url)
-    source = open(unquote(parsed.path), "rb") if parsed.scheme == "file" else _RemoteFile(url)
-    with source, zipfile.ZipFile(source) as wheel:
-        modules = top_level_modules(wheel.namelist())
+    if package.get("wheels"):
+        parsed = urlparse(url)
+        source = open(unquote(parsed.path), "rb") if parsed.scheme == "file" else _RemoteFile(url)
+        with source, zipfile.ZipFile(source) as wheel:
+            modules = top_level_modules(wheel.namelist())
+    else:
+        modules = _sdist_modules(url)
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(sorted(modules)))
     return modules

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ import yaml
 from amalia_wf.envs import ENVS_DIR, env_files
 from tests.conftest import make_workdir
 from tests.entry_imports import entry_reach
-from tests.env_builds import gpu_resolution, venv, wheel_modules
+from tests.env_builds import gpu_resolution, package_modules, venv
 from tests.workflow_rules import workflow_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,9 +42,9 @@ GPU_ENVS = [f.relative_to(REPO).as_posix() for f in env_files() if f.parent != E
 # The reach does not evaluate branches, so it counts imports on paths a rule never takes in an env:
 # module -> the envs that need it (amalia_wf.generation.VLLMGenerator runs only with `backend: vllm`).
 ONLY_IN = {"vllm": {"envs/gpu/vllm.yaml"}}
-# (rule, env) -> modules of the entry that the rule's step never imports: score_candidates runs
-# `preferences score`, whose reward model needs neither trl nor datasets (the `pairs` step's).
-NOT_IN_STEP = {("score_candidates", "envs/gpu/reward.yaml"): {"datasets", "trl"}}
+# rule -> modules its entry reaches that the rule's step never imports: generate_candidates and
+# score_candidates each run one step of amalia_wf.train.preferences; trl and datasets serve `pairs`.
+NOT_IN_STEP = {"generate_candidates": {"datasets", "trl"}, "score_candidates": {"datasets", "trl"}}
 # Imports in the venv, one process per env; failures as {module: "Error: message"} in argv[2].
 CHECK = """
 import importlib, json, sys
@@ -83,7 +84,7 @@ def rules_by_env(tmp_path_factory) -> dict[str, dict[str, dict[str, str]]]:
 def required(rule: str, env: str, entry: dict[str, str]) -> dict[str, str]:
     """module -> where it is imported, for `rule` in `env` (project modules first run, then third-party)."""
     reach = entry_reach(entry)
-    skip = NOT_IN_STEP.get((rule, env), set()) | {m for m, envs in ONLY_IN.items() if env not in envs}
+    skip = NOT_IN_STEP.get(rule, set()) | {m for m, envs in ONLY_IN.items() if env not in envs}
     third = {m: ", ".join(sorted(where)) for m, where in reach.imports.items() if m not in skip}
     return third | {m: "the project package" for m in sorted(reach.modules)}
 
@@ -138,10 +139,11 @@ def test_driver_env_alone_runs_the_workflow_dry(tmp_path):
 
 @pytest.mark.parametrize("env", GPU_ENVS)
 def test_gpu_env_resolves_and_ships_what_its_rules_import(env, rules_by_env):
+    packages = gpu_resolution(REPO / env)
     provided: dict[str, str] = {}
-    for item in gpu_resolution(REPO / env):
-        for module in wheel_modules(item["download_info"]["url"]):
-            provided.setdefault(module, f"{item['metadata']['name']}=={item['metadata']['version']}")
+    with ThreadPoolExecutor(8) as pool:  # a few HTTP range requests per package, on the first run only
+        for package, modules in zip(packages, pool.map(package_modules, packages), strict=True):
+            provided.update((m, f"{package['name']}=={package['version']}") for m in modules)
     assert {"torch", "transformers"} <= set(provided), sorted(provided)
     failures = [
         f"rule {rule} in {env}: import {module} ({where}): no resolved package ships it"
