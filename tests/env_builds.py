@@ -86,7 +86,7 @@ def gpu_resolution(env_file: Path) -> list[dict[str, Any]]:
         BUILD.mkdir(parents=True, exist_ok=True)
         _replace_stale(env_file, lock)
         # uv insists on the name pylock.<name>.toml; written aside, then moved in whole.
-        part = BUILD / "pylock.part.toml"
+        part = BUILD / f"pylock.{env_file.stem.replace('.', '-')}.toml"
         cmd = [find_uv_bin(), "pip", "compile", "-", "--quiet", "--python-platform", GPU_PLATFORM,
                "--python-version", python_version(env_file), "--format", "pylock.toml", "-o", str(part)]  # fmt: skip
         _run(cmd, f"resolving {env_file} for {GPU_PLATFORM} (CUDA wheels)", 1800, "\n".join(pip_pins(env_file)))
@@ -134,8 +134,8 @@ class _RemoteFile(io.RawIOBase):
 
 
 def top_level_modules(names: list[str]) -> set[str]:
-    """The importable top-level names of a wheel, from its file list (what its RECORD lists):
-    packages (folders with Python files), modules (.py) and extension modules (.so)."""
+    """The importable top-level names of a wheel, from its zip directory (the files its RECORD lists):
+    packages (folders with Python files, namespace ones too), modules (.py) and extension modules (.so)."""
     found = set()
     for name in names:
         parts = name.split("/")

