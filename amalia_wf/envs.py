@@ -1,4 +1,8 @@
-"""Reads the pip pins of envs/*.yaml: the conda envs and the pip test environment share them."""
+"""Reads the pip pins of envs/*.yaml: the conda envs and the pip test environment share them.
+
+envs/gpu/*.yaml are conda envs of rules too (CUDA-only packages, other torch/transformers pins);
+they are listed by env_files() but are not part of the union that the pip test environment installs.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,20 @@ from pathlib import Path
 import yaml
 
 ENVS_DIR = Path(__file__).resolve().parent.parent / "envs"
+
+
+def env_files(envs_dir: Path = ENVS_DIR) -> list[Path]:
+    """Every env file a rule may name: the CPU ones (envs/*.yaml), then the GPU ones (envs/gpu/*.yaml)."""
+    return sorted(envs_dir.glob("*.yaml")) + sorted(envs_dir.glob("gpu/*.yaml"))
+
+
+def python_version(env_file: Path) -> str:
+    """The env's `python=X.Y` conda dependency."""
+    spec = yaml.safe_load(env_file.read_text(encoding="utf-8"))
+    found = [d.split("=", 1)[1] for d in spec["dependencies"] if isinstance(d, str) and d.startswith("python=")]
+    if len(found) != 1:
+        raise ValueError(f"{env_file}: expected one python=X.Y dependency, found {found}")
+    return found[0]
 
 
 def pip_pins(env_file: Path) -> list[str]:

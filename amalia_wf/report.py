@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from amalia_wf.benchmark_plan import BenchmarkJob
-from amalia_wf.envs import ENVS_DIR, canonical_name, pip_pins
+from amalia_wf.envs import ENVS_DIR, canonical_name, env_files, pip_pins
 
 # Snakemake's benchmark columns -> ours (units in the name). max_* are MB, io_* MB, cpu_time seconds.
 BENCHMARK_FIELDS = {
@@ -177,7 +177,7 @@ def pins(envs_dir: str | os.PathLike[str] = ENVS_DIR) -> dict[str, dict[str, lis
 
     envs_dir = Path(envs_dir)
     found: dict[str, dict[str, list[str]]] = {}
-    for env_file in sorted([*envs_dir.glob("*.yaml"), *envs_dir.glob("gpu/*.yaml")]):
+    for env_file in sorted(env_files(envs_dir)):
         name = env_file.relative_to(envs_dir.parent).as_posix()
         spec = yaml.safe_load(env_file.read_text(encoding="utf-8"))
         for dep in spec.get("dependencies", []):

@@ -1,11 +1,13 @@
 """The rules of the real workflow, as Snakemake parses them: which run jobs, which are local rules,
-and the resources each asks for. Read in a child process (`python -m tests.workflow_rules`): parsing
-the Snakefile changes the process's sys.path and environment (rules/common.smk).
+the resources each asks for, and each one's conda env and entry (script or `python -m` module).
+Read in a child process (`python -m tests.workflow_rules`): parsing the Snakefile changes the
+process's sys.path and environment (rules/common.smk).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def workflow_rules(workdir: Path, *configfiles: str) -> dict[str, dict[str, Any]]:
     """rule name -> {"job": runs a job (not a target-only rule), "local": a localrule,
-    "threads", "mem_mb"}, for the workflow in `workdir` with `configfiles` over its config."""
+    "threads", "mem_mb", "conda": its env file relative to `workdir` (or None), "entry": {"script": path
+    relative to `workdir`} or {"module": what its shell command runs with `-m`} (or None)}, for the
+    workflow in `workdir` with `configfiles` over its config."""
     proc = subprocess.run(
         [sys.executable, "-m", "tests.workflow_rules", str(workdir), *configfiles],
         cwd=REPO,
@@ -48,10 +52,24 @@ def _main(workdir: Path, configfiles: list[str]) -> None:
                 "local": r.name in workflow._localrules,
                 "threads": r.resources["_cores"].value,
                 "mem_mb": r.resources["mem_mb"].value if "mem_mb" in r.resources else None,
+                "conda": _relative(workdir, r.snakefile, r.conda_env),
+                "entry": _entry(workdir, r),
             }
             for r in workflow.rules
         }
     print(json.dumps(rules))
+
+
+def _relative(workdir: Path, snakefile: str, path: str | None) -> str | None:
+    """A rule's path (relative to its rule file, as written) relative to the workdir."""
+    return None if path is None else (Path(snakefile).parent / path).resolve().relative_to(workdir).as_posix()
+
+
+def _entry(workdir: Path, rule: Any) -> dict[str, str] | None:
+    if rule.script:
+        return {"script": _relative(workdir, rule.snakefile, rule.script)}
+    module = re.search(r"(?:^|\s)-m\s+([\w.]+)", rule.shellcmd or "")
+    return {"module": module[1]} if module else None
 
 
 if __name__ == "__main__":
