@@ -15,7 +15,7 @@ wildcard_constraints:
     shard=r"\d{5}",
     label="|".join(LABELS),
     index=r"\d{5}",
-    model="|".join(map(re.escape, EVAL_MODELS)) or "(?!)",
+    model="|".join(map(re.escape, GB_MODELS)) or "(?!)",
     task="|".join(map(re.escape, BENCHMARKS)) or "(?!)",
 
 
