@@ -133,10 +133,13 @@ GB_PLAN = GenbenchPlan(config, EVAL_MODELS, P3B3_MODELS)
 GB_MODELS = GB_PLAN.models
 # Every answer and score file: the `evaluate` and `genbench` targets.
 GB_OUTPUTS = [GB_PLAN.outputs(m) for m in GB_MODELS]
-# Hub models whose revision is not yet a commit: pinned from their fetch markers by
-# `python -m amalia_wf.pin_revisions` (README, Configuration).
+# Hub sources whose revision is not yet a commit (resolved and recorded at fetch meanwhile):
+# `python -m amalia_wf.pin_revisions CONFIG` rewrites them (README, "Which checkpoint each row uses").
 if UNPINNED:
-    logger.warning(f"{len(UNPINNED)} hub revision(s) not pinned to a commit (resolved and recorded at fetch):\n  " + "\n  ".join(UNPINNED))
+    logger.warning(
+        f"{len(UNPINNED)} hub revision(s) not pinned to a commit (resolved and recorded at fetch):\n  "
+        + "\n  ".join(UNPINNED)
+    )
 
 
 def eval_model_input(wildcards):

@@ -122,3 +122,30 @@ def test_p3b3_table5_plan_fills_the_columns_of_the_configured_judge(model, fille
             assert cell["status"].startswith(other), (column, cell)
     notes = plan.table2_notes()
     assert any("Gemini-3 Flash" in n and "judged by" in n for n in notes) == (model is not None and filled != "Gemini-3")
+
+
+SHEET_HEADER = "conversation_id;model_name;prompt_type;turn_nr;user;assistant;rating;comment\n"
+
+
+def test_the_authors_annotation_sheets_load(tmp_path: Path):
+    """Their format (one ';'-separated CSV per annotator); rows matched on conversation, model and turn."""
+    sheets = tmp_path / "annotations"
+    sheets.mkdir()
+    rows = [
+        ("12", "carminho-AMALIA-9B-50-1225-DPO", "pt-pt", 2, "E depois?", "Apanhas o comboio.", "9", ""),
+        ("12", "carminho-AMALIA-9B-50-1225-DPO", "pt-pt", 1, "Como vou?", "Podes ir de autocarro; é fácil.", "10", "bom"),
+        ("7", "Qwen-Qwen3-8B", "normal", 1, "Olá", "Você pode pegar o ônibus.", "", ""),
+    ]
+    lines = lambda ratings: SHEET_HEADER + "".join(f'{c};{m};{p};{t};{u};"{a}";{r};{x}\n' for (c, m, p, t, u, a, _, x), r in zip(rows, ratings, strict=True))  # noqa: E731
+    (sheets / "ana.csv").write_text(lines(["9", "10", ""]), encoding="utf-8")
+    (sheets / "rui.csv").write_text(lines(["8", "-1", "1"]), encoding="utf-8")
+    items = validation.load_human_ratings(sheets)
+    assert [(i["dialogue_id"], i["turn"], i["setting"]) for i in items] == [("12", 2, "pt-PT"), ("12", 1, "pt-PT"), ("7", 1, "none")]
+    assert items[0]["history"] == [("Como vou?", "Podes ir de autocarro; é fácil.")] and items[1]["history"] == []
+    assert items[0]["response"] == "Apanhas o comboio." and validation.human_ratings(items) == {"ana": [9.0, 10.0, None], "rui": [8.0, -1.0, 1.0]}
+    (sheets / "rui.csv").write_text(lines(["8", "11", "1"]), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"rui\.csv:3: rating of rui must be 0\.\.10, -1 \(invalid\) or empty, got 11.0"):
+        validation.load_human_ratings(sheets)
+    (sheets / "rui.csv").write_text("conversation_id;rating\n1;2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"rui\.csv: missing column\(s\) \['model_name', 'turn_nr', 'user', 'assistant'\]"):
+        validation.load_human_ratings(sheets)

@@ -62,7 +62,9 @@ class GenbenchPlan:
         gb = config["genbench"]
         p3b3_models = p3b3_models or {}
         self.eval_models = eval_models
-        self.models = {**eval_models, **p3b3_models}  # every model that generates
+        # Every model that generates; a shared name keeps its evaluated spec (same source), so adding the
+        # P3B3 list changes no parameter of a generation job that already ran.
+        self.models = {**eval_models, **{n: spec for n, spec in p3b3_models.items() if n not in eval_models}}
         self.tasks = list(gb["tasks"])
         self.p3b3 = gb["p3b3"]
         self.variant = self.p3b3["judge_variant"]

@@ -50,9 +50,9 @@ def load_human_ratings(path: str | Path) -> list[dict[str, Any]]:
     return load_annotation_sheets(path) if Path(path).is_dir() else load_ratings(path)
 
 
-def _check_rating(value: Any, who: str, where: str) -> None:
+def _check_rating(value: Any, who: str, where: str, unrated: str = "null") -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not (value == -1 or 0 <= value <= 10)):
-        raise ValueError(f"{where}: rating of {who} must be 0..10, -1 (invalid) or null, got {value!r}")
+        raise ValueError(f"{where}: rating of {who} must be 0..10, -1 (invalid) or {unrated}, got {value!r}")
 
 
 def _sheet_rating(text: str, who: str, where: str) -> float | None:
@@ -63,7 +63,7 @@ def _sheet_rating(text: str, who: str, where: str) -> float | None:
         value = float(text.replace(",", "."))
     except ValueError:
         raise ValueError(f"{where}: rating of {who} must be 0..10, -1 (invalid) or empty, got {text!r}") from None
-    _check_rating(value, who, where)
+    _check_rating(value, who, where, unrated="empty")
     return value
 
 
