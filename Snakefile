@@ -17,7 +17,7 @@ wildcard_constraints:
     index=r"\d{5}",
     band=r"\d+",
     cross_band=r"\d+",
-    model="|".join(map(re.escape, EVAL_MODELS)) or "(?!)",
+    model="|".join(map(re.escape, GB_MODELS)) or "(?!)",
     task="|".join(map(re.escape, BENCHMARKS)) or "(?!)",
 
 

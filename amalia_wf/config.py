@@ -9,7 +9,7 @@ import csv
 import glob
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,9 @@ def validate(
         raise ConfigError("config key data.collections: collection names must be unique")
     _validate_debian(config["data"]["collections"])
     _validate_evaluation(config["evaluation"], config["data"]["collections"])
-    _validate_genbench(config["genbench"], config["judge"])
+    _validate_genbench(config["genbench"], config["judges"])
+    _validate_judges(config["judges"])
+    _validate_p3b3_models(config["genbench"]["p3b3"]["models"], config["evaluation"])
     files = {}
     for i, coll in enumerate(config["data"]["collections"]):
         found = collection_files(coll, base_dir)
@@ -141,22 +143,66 @@ def _validate_evaluation(evaluation: Mapping[str, Any], collections: list[Mappin
             )
 
 
-def genbench_sources_needed(genbench: Mapping[str, Any], judge: Mapping[str, Any] | None) -> list[str]:
+def genbench_sources_needed(genbench: Mapping[str, Any], judges: Sequence[Mapping[str, Any]]) -> list[str]:
     """The generation-benchmark sources a run fetches: its tasks, and ALBA's judge few-shot CSVs
-    when ALBA is judged."""
+    when ALBA is judged (by the judge of Table 4)."""
     needed = list(genbench["tasks"])
-    if judge and "alba" in needed:
+    if any("table4" in j["roles"] for j in judges) and "alba" in needed:
         needed.append("alba_judge_train")
     return needed
 
 
-def _validate_genbench(genbench: Mapping[str, Any], judge: Mapping[str, Any] | None) -> None:
+def _validate_genbench(genbench: Mapping[str, Any], judges: Sequence[Mapping[str, Any]]) -> None:
     sources = [b["task"] for b in genbench["benchmarks"]]
     if len(set(sources)) != len(sources):
         raise ConfigError("config key genbench.benchmarks: one source per task")
-    missing = [t for t in genbench_sources_needed(genbench, judge) if t not in sources]
+    missing = [t for t in genbench_sources_needed(genbench, judges) if t not in sources]
     if missing:
         raise ConfigError(f"config key genbench.benchmarks: no source for task(s) {missing}")
+
+
+def _validate_judges(judges: Sequence[Mapping[str, Any]]) -> None:
+    """Unique names; one judge per single-judge role; P3B3 Table 5's judges are the paper's two, once each."""
+    from amalia_wf.genbench.plan import SINGLE_JUDGE_ROLES, judge_roles
+    from amalia_wf.genbench.validation import PAPER_JUDGES, paper_judge
+
+    names = [j["name"] for j in judges]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config key judges: names must be unique, got {names}")
+    roles = judge_roles(judges)
+    for role in SINGLE_JUDGE_ROLES:
+        if len(roles[role]) > 1:
+            raise ConfigError(f"config key judges: role {role} takes one judge (one number per cell), got {roles[role]}")
+    seen: dict[tuple[str, str], str] = {}
+    for i, judge in enumerate(judges):
+        if "p3b3_table5" not in judge["roles"]:
+            continue
+        paper_names = paper_judge(judge["model"])
+        if paper_names is None:
+            paper = [n[0] for n in PAPER_JUDGES.values()]
+            raise ConfigError(f"config key judges.{i}.roles: p3b3_table5 has columns for the paper's judges {paper} only; {judge['model']!r} is neither")
+        if paper_names in seen:
+            raise ConfigError(f"config key judges.{i}.roles: {seen[paper_names]} already fills P3B3 Table 5's {paper_names[0]} columns")
+        seen[paper_names] = judge["name"]
+
+
+def _validate_p3b3_models(models: Sequence[Mapping[str, Any]], evaluation: Mapping[str, Any]) -> None:
+    """Unique names; a name also in evaluation.models is the same model (same source), generated once."""
+    names = [m["name"] for m in models]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config key genbench.p3b3.models: names must be unique, repeated: {sorted({n for n in names if names.count(n) > 1})}")
+    evaluated = {m["name"]: m for m in evaluation["models"]}
+    trained = {m["name"] for m in evaluation["trained"]}
+    source = ("hub", "revision", "path", "chat_template")
+    for i, model in enumerate(models):
+        name = model["name"]
+        if name in trained or (name in evaluated and model["backend"] == "api"):
+            raise ConfigError(f"config key genbench.p3b3.models.{i}: {name!r} is an evaluated model of another kind; rename it")
+        if name in evaluated and any(model.get(k) != evaluated[name].get(k) for k in source):
+            raise ConfigError(
+                f"config key genbench.p3b3.models.{i}: {name!r} is also in evaluation.models with another source "
+                f"({ {k: evaluated[name].get(k) for k in source} }); one name is one model"
+            )
 
 
 def benchmark_sources(evaluation: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -175,15 +221,18 @@ _ENV_REFERENCE = re.compile(r"\$(\w+|\{([^}]*)\})")
 
 def _required_environment(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(config key, variable) for every environment variable the config needs: those its archive
-    patterns name ($ARQUIVO_WARC_ROOT) and the judge's API key. Checked up front, so a paper run
-    without them stops before its first job rather than at the judge, hours later."""
+    patterns name ($ARQUIVO_WARC_ROOT), the judges' API keys and the API models' keys. Checked up front,
+    so a paper run without them stops before its first job rather than at the judge, hours later."""
     out = []
     for i, coll in enumerate(config["data"]["collections"]):
         for pattern in _path_patterns(coll):
             out += [(f"data.collections.{i}.paths", m[2] or m[1]) for m in _ENV_REFERENCE.finditer(pattern)]
-    judge = config["judge"]
-    if judge and judge.get("api_key_env"):
-        out.append(("judge.api_key_env", judge["api_key_env"]))
+    for i, judge in enumerate(config["judges"]):
+        if judge.get("api_key_env"):
+            out.append((f"judges.{i}.api_key_env", judge["api_key_env"]))
+    for i, model in enumerate(config["genbench"]["p3b3"]["models"]):
+        if model.get("api", {}).get("api_key_env"):
+            out.append((f"genbench.p3b3.models.{i}.api.api_key_env", model["api"]["api_key_env"]))
     return out
 
 
@@ -196,11 +245,11 @@ def _required_files(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     for i, source in enumerate(config["evaluation"]["benchmarks"]):
         if "path" in source and source["task"] in config["evaluation"]["tasks"]:
             out.append((f"evaluation.benchmarks.{i}.path", source["path"]))
-    needed = genbench_sources_needed(config["genbench"], config["judge"])
+    needed = genbench_sources_needed(config["genbench"], config["judges"])
     for i, source in enumerate(config["genbench"]["benchmarks"]):
         if "path" in source and source["task"] in needed:
             out.append((f"genbench.benchmarks.{i}.path", source["path"]))
-    if "p3b3" in config["genbench"]["tasks"]:
+    if "p3b3" in config["genbench"]["tasks"] and config["genbench"]["p3b3"]["human_ratings"]:
         out.append(("genbench.p3b3.human_ratings", config["genbench"]["p3b3"]["human_ratings"]))
     for name, spec in config["genbench"]["p3b3"]["classifiers"].items():
         if "path" in spec:

@@ -84,6 +84,7 @@ def job_counts(
     n_shards = sum(map(len, shards.values()))
     models = len(eval_models)
     p3b3 = int("p3b3" in genbench.tasks)
+    p3b3_models = sum("p3b3" in genbench.benches(m) for m in genbench.models)
     single = ["data_stats", "train_tokenizer", "base_model", "pretrain", "sft_mixture", "sft", "reward_model",
               "generate_candidates", "score_candidates", "preference_pairs", "dpo", "training_curves",
               "table3", "table4", "table5", "run_summary"]  # fmt: skip
@@ -102,11 +103,11 @@ def job_counts(
         "build_split": len(labels),
         "tokenize_source": len(mixture),
         "evaluate_model": models,
-        "genbench_generate": models * len(genbench.tasks),
-        "p3b3_variety": models * p3b3,
-        "p3b3_classify": models * len(genbench.wildcards["classifier"]),
+        "genbench_generate": len(genbench.jobs("bench")),
+        "p3b3_variety": p3b3_models,
+        "p3b3_classify": len(genbench.jobs("classifier")),
         "alba_fewshots": int("alba" in genbench.judged_tasks),
-        "safety_guard": models * len(genbench.safety_tasks),
+        "safety_guard": len(genbench.jobs("safety_bench")),
         "p3b3_table2": p3b3,
         "p3b3_table5": p3b3,
     } | dict.fromkeys(single, 1)

@@ -198,8 +198,8 @@ def main() -> None:
         print(f"dryrun_paper: {args.files} sparse WARC files of {args.file_gb:g} GB in {args.folders} folders under "
               f"web/ and books/ (made in {time.perf_counter() - t0:.1f}s)")
         workdir = make_workdir(tmp / "workflow")
-        # paper.yaml's judge.api_key_env is checked at validation; a dry run never calls the judge.
-        os.environ.update(ARQUIVO_WARC_ROOT=str(archive), GEMINI_API_KEY="unused: dry run")
+        # paper.yaml's judges' and API models' keys are checked at validation; a dry run never calls them.
+        os.environ.update(ARQUIVO_WARC_ROOT=str(archive), GEMINI_API_KEY="unused: dry run", MARITACA_API_KEY="unused: dry run")
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
         small = tmp / "arquivo-small"
         make_archive(small, 2, 2)

@@ -29,6 +29,7 @@ from amalia_wf.config import (
     shards,
     validate,
 )
+from amalia_wf.pin_revisions import unpinned_revisions
 from amalia_wf.cost_plan import request
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import GenbenchPlan
@@ -39,6 +40,7 @@ try:
     FILES = validate(config, sizes=workflow.is_main_process)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
+UNPINNED = unpinned_revisions(config) if workflow.is_main_process else []
 
 # Kept in step with amalia_wf.data.quality.LABELS (a test checks); importing that module here
 # would load torch at every DAG build.
@@ -144,15 +146,26 @@ EVAL_MODELS = {m["name"]: ModelSpec.from_config(m) for m in EVAL["models"] + EVA
 EVAL_TASKS = EVAL["tasks"]
 # Sources of the lm-eval tasks and of the generation benchmarks (rules/genbench.smk), fetched alike.
 BENCHMARKS = benchmark_sources(EVAL) | benchmark_sources(config["genbench"])
-# The generation benchmarks of every evaluated model (rules/genbench.smk): their jobs and outputs.
+# The generation benchmarks of every evaluated model and of the P3B3 paper's model list
+# (rules/genbench.smk): their jobs and outputs. GB_MODELS: every model that generates (a name in both
+# lists is one model).
 GB = config["genbench"]
-GB_PLAN = GenbenchPlan(config, EVAL_MODELS)
+P3B3_MODELS = {m["name"]: ModelSpec.from_config(m) for m in GB["p3b3"]["models"]}
+GB_PLAN = GenbenchPlan(config, EVAL_MODELS, P3B3_MODELS)
+GB_MODELS = GB_PLAN.models
 # Every answer and score file: the `evaluate` and `genbench` targets.
-GB_OUTPUTS = [GB_PLAN.outputs(m) for m in EVAL_MODELS]
+GB_OUTPUTS = [GB_PLAN.outputs(m) for m in GB_MODELS]
+# Hub sources whose revision is not yet a commit (resolved and recorded at fetch meanwhile):
+# `python -m amalia_wf.pin_revisions CONFIG` rewrites them (README, "Which checkpoint each row uses").
+if UNPINNED:
+    logger.warning(
+        f"{len(UNPINNED)} hub revision(s) not pinned to a commit (resolved and recorded at fetch):\n  "
+        + "\n  ".join(UNPINNED)
+    )
 
 
 def eval_model_input(wildcards):
-    return EVAL_MODELS[wildcards.model].input_path()
+    return GB_MODELS[wildcards.model].input_path()
 
 
 def eval_outputs(model):

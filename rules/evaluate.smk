@@ -44,7 +44,7 @@ rule fetch_eval_model:
     output:
         "results/models/eval/{model}.json",
     params:
-        spec=lambda wc: EVAL_MODELS[wc.model],
+        spec=lambda wc: GB_MODELS[wc.model],
     log:
         "results/logs/evaluate/fetch_eval_model/{model}.log",
     conda:

@@ -1,13 +1,20 @@
 # Generation benchmarks with judges (AMALIA paper sections 6.2-6.5, Tables 4 and 5; the P3B3 paper's
 # Tables 1, 2, 4 and 5): every evaluated model answers P3B3 (three settings), ALBA, the PT-E open
 # questions and the safety sets; answers are scored by the offline variety scorer (always), the
-# encoder classifiers, the LLM judge and Qwen3Guard (each only when configured). One generation job
-# per (model, benchmark), so a rerun redoes only the missing pairs. What runs and which file fills
-# which table cell: GB_PLAN (rules/common.smk, amalia_wf/genbench/plan.py).
+# encoder classifiers, the LLM judges and Qwen3Guard (each only when configured). The P3B3 paper's own
+# model list (genbench.p3b3.models) answers P3B3 alone; its API-only models answer through their
+# endpoint on the submitting node. One generation job per (model, benchmark), so a rerun redoes only
+# the missing pairs. What runs and which file fills which table cell: GB_PLAN (rules/common.smk,
+# amalia_wf/genbench/plan.py).
 import re
 
 from amalia_wf.genbench.plan import JUDGE_CACHE
+from amalia_wf.genbench.validation import RATINGS_FIXTURE
 from amalia_wf.genbench.workflow import generation_settings
+
+# The human ratings of P3B3 Table 1: the authors' (when genbench.p3b3.human_ratings names them) or the
+# project's 16-answer fixture, which the table then labels as such.
+P3B3_RATINGS = GB["p3b3"]["human_ratings"] or RATINGS_FIXTURE
 
 # --------------------------------------------------------------------------- rules
 
@@ -39,9 +46,10 @@ rule genbench_generate:
         records="results/genbench/{model}/{bench}/responses.jsonl.gz",
         info="results/genbench/{model}/{bench}/generation.json",
     params:
-        spec=lambda wc: EVAL_MODELS[wc.model],
+        spec=lambda wc: GB_MODELS[wc.model],
         settings=lambda wc: generation_settings(GB, wc.bench),
         backend=EVAL["backend"],
+        cache=None,
     log:
         "results/logs/genbench/genbench_generate/{model}/{bench}.log",
     benchmark:
@@ -51,12 +59,41 @@ rule genbench_generate:
             GB_PLAN.jobs("bench"),
         )
     wildcard_constraints:
+        model="|".join(re.escape(m) for m in GB_MODELS if m not in GB_PLAN.api_models()) or "(?!)",
         bench="|".join(map(re.escape, GB_PLAN.tasks)) or "(?!)",
     conda:
         "../envs/gpu/vllm.yaml" if EVAL["backend"] == "vllm" else "../envs/eval.yaml"
     threads: threads_for("genbench_generate")
     resources:
         **resources_for("genbench_generate"),
+    script:
+        "../scripts/genbench_generate.py"
+
+
+# API-only models (genbench.p3b3.models with backend api) answer P3B3 through their endpoint, with the
+# judges' client and cache: run where the network is (the driver's node).
+rule genbench_generate_api:
+    localrule: True
+    input:
+        data="results/eval_data/{bench}/raw",
+    output:
+        records="results/genbench/{model}/{bench}/responses.jsonl.gz",
+        info="results/genbench/{model}/{bench}/generation.json",
+    params:
+        spec=lambda wc: GB_MODELS[wc.model],
+        settings=lambda wc: generation_settings(GB, wc.bench),
+        backend="api",
+        cache=JUDGE_CACHE,
+    log:
+        "results/logs/genbench/genbench_generate_api/{model}/{bench}.log",
+    wildcard_constraints:
+        model="|".join(map(re.escape, GB_PLAN.api_models())) or "(?!)",
+        bench="p3b3",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("genbench_generate_api")
+    resources:
+        **resources_for("genbench_generate_api"),
     script:
         "../scripts/genbench_generate.py"
 
@@ -126,29 +163,32 @@ rule alba_fewshots:
         "../scripts/genbench_alba_fewshots.py"
 
 
-# Judge calls go to an external endpoint: run where the network is (the driver's node).
+# Judge calls go to an external endpoint: run where the network is (the driver's node). One job per
+# (model, benchmark, judge) the judges' roles ask for (GB_PLAN.jobs("judge")).
 rule genbench_judge:
     localrule: True
     input:
         responses="results/genbench/{model}/{judged_bench}/responses.jsonl.gz",
         fewshots=lambda wc: ["results/genbench/alba_fewshots.csv"] if wc.judged_bench == "alba" else [],
     output:
-        judged="results/genbench/{model}/{judged_bench}/judged.jsonl.gz",
-        summary="results/genbench/{model}/{judged_bench}/judged.summary.json",
+        judged="results/genbench/{model}/{judged_bench}/judged/{judge}.jsonl.gz",
+        summary="results/genbench/{model}/{judged_bench}/judged/{judge}.summary.json",
     params:
-        judge=GB_PLAN.judge,
+        judge=lambda wc: GB_PLAN.judges[wc.judge],
         cache=JUDGE_CACHE,
         variant=GB_PLAN.variant,
+        scorer=lambda wc: GB_PLAN.judge_key(wc.judge),
     log:
-        "results/logs/genbench/genbench_judge/{model}/{judged_bench}.log",
+        "results/logs/genbench/genbench_judge/{model}/{judged_bench}/{judge}.log",
     benchmark:
         BENCHMARK_PLAN.add(
             "genbench_judge",
-            "results/benchmarks/genbench/genbench_judge/{model}/{judged_bench}.tsv",
-            GB_PLAN.jobs("judged_bench"),
+            "results/benchmarks/genbench/genbench_judge/{model}/{judged_bench}/{judge}.tsv",
+            GB_PLAN.jobs("judge"),
         )
     wildcard_constraints:
-        judged_bench="|".join(GB_PLAN.judged_tasks) or "(?!)",
+        judged_bench="|".join(GB_PLAN.judged_benches()) or "(?!)",
+        judge="|".join(map(re.escape, GB_PLAN.judges)) or "(?!)",
     conda:
         "../envs/eval.yaml"
     threads: threads_for("genbench_judge")
@@ -233,7 +273,7 @@ rule table5:
 rule p3b3_table2:
     localrule: True
     input:
-        scores=[f for m in EVAL_MODELS for f in GB_PLAN.p3b3_scores(m).values()],
+        scores=[f for m in GB_PLAN.p3b3_models for f in GB_PLAN.p3b3_scores(m).values()],
     output:
         **table_outputs("p3b3_table2"),
         summary=table_outputs("p3b3_summary")["csv"],
@@ -242,7 +282,7 @@ rule p3b3_table2:
             "results/tables/p3b3_turns.png", category="Tables", subcategory="P3B3", caption="../report/p3b3_turns.rst"
         ),
     params:
-        models=list(EVAL_MODELS.values()),
+        models=list(GB_PLAN.p3b3_models.values()),
         plan=GB_PLAN.table2(),
         paper_rows=GB_PLAN.table2_paper_rows(),
         plot_scorer=GB_PLAN.plot_scorer(),
@@ -267,7 +307,7 @@ rule p3b3_table5:
     output:
         **table_outputs("p3b3_table5"),
     params:
-        models=list(EVAL_MODELS.values()),
+        models=list(GB_PLAN.p3b3_models.values()),
         plan=GB_PLAN.p3b3_table5(),
         paper_rows=GB_PLAN.table2_paper_rows(),
         tolerance=config["tables"]["tolerance"],
@@ -282,11 +322,11 @@ rule p3b3_table5:
         "../scripts/genbench_table.py"
 
 
-# Judges the rated answers itself when a judge is configured: runs where the network is.
+# Judges the rated answers itself with the judges of role p3b3_table1: runs where the network is.
 rule p3b3_table1:
     localrule: True
     input:
-        ratings=GB["p3b3"]["human_ratings"],
+        ratings=P3B3_RATINGS,
         classifiers=[GB_PLAN.aux_input(name) for name in GB_PLAN.classifiers],
     output:
         **table_outputs("p3b3_table1"),
@@ -294,7 +334,8 @@ rule p3b3_table1:
         classifiers={
             name: (GB_PLAN.aux[name], cfg, GB_PLAN.aux_input(name)) for name, cfg in GB_PLAN.classifiers.items()
         },
-        judge=GB_PLAN.judge,
+        judges=GB_PLAN.table1_judges(),
+        fixture=GB["p3b3"]["human_ratings"] is None,
         cache=JUDGE_CACHE,
         variants=GB["p3b3"]["validation_variants"],
         tolerance=config["tables"]["agreement_tolerance"],

@@ -8,10 +8,11 @@ from amalia_wf.genbench.workflow import generate
 generate(
     snakemake.wildcards.bench,
     snakemake.params.spec,
-    snakemake.input.model,
+    snakemake.input.get("model"),
     snakemake.input.data,
     snakemake.output.records,
     snakemake.output.info,
     snakemake.params.settings,
     snakemake.params.backend,
+    snakemake.params.cache,
 )

@@ -1,4 +1,4 @@
-"""One model's answers to one benchmark, judged by the configured LLM judge (cached per call)."""
+"""One model's answers to one benchmark, judged by one of the configured LLM judges (cached per call)."""
 
 from amalia_wf.jobs import setup
 
@@ -14,4 +14,5 @@ judge(
     snakemake.params.cache,
     fewshots=snakemake.input.fewshots[0] if snakemake.input.fewshots else None,
     variant=snakemake.params.variant,
+    scorer=snakemake.params.scorer,
 )

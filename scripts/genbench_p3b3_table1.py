@@ -1,4 +1,4 @@
-"""P3B3 Table 1: agreement of the offline scorer, the classifiers and the judge with human ratings."""
+"""P3B3 Table 1 (and Table 4): agreement of the offline scorer, the classifiers and the judges with human ratings."""
 
 from amalia_wf.jobs import setup
 
@@ -13,6 +13,6 @@ classifiers = {
     name: VarietyClassifier(local_model(spec, model_input)[0], pt_pt_label=cfg.get("pt_pt_label"), batch_size=cfg.get("batch_size", 16))
     for name, (spec, cfg, model_input) in params.classifiers.items()
 }
-client = judge_client(params.judge, params.cache) if params.judge else None
-table1(snakemake.input.ratings, classifiers, client, params.judge["model"] if params.judge else None, params.variants, params.tolerance,
-       written(out), params.min_coverage, params.min_variety_coverage)
+judges = {name: (judge_client(cfg, params.cache), cfg["model"]) for name, cfg in params.judges.items()}
+table1(snakemake.input.ratings, classifiers, judges, params.variants, params.tolerance, written(out), params.min_coverage,
+       params.min_variety_coverage, fixture=params.fixture)

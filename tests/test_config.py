@@ -77,7 +77,8 @@ def arquivo_root(tmp_path, monkeypatch) -> Path:
     (root / "web" / "x" / "a.warc.gz").write_bytes(b"")
     (root / "books" / "b.arc.gz").write_bytes(b"")
     monkeypatch.setenv("ARQUIVO_WARC_ROOT", str(root))
-    monkeypatch.setenv("GEMINI_API_KEY", "unused: validation only")  # paper.yaml's judge.api_key_env
+    monkeypatch.setenv("GEMINI_API_KEY", "unused: validation only")  # paper.yaml's judges' api_key_env
+    monkeypatch.setenv("MARITACA_API_KEY", "unused: validation only")  # its Sabiá-4 (genbench.p3b3.models)
     return root
 
 
@@ -102,7 +103,44 @@ def test_paper_config_without_judge_key_names_the_judge_key(config, arquivo_root
     """Checked at validation, before any job: without it the run would stop at the judge, hours in."""
     monkeypatch.delenv("GEMINI_API_KEY")
     message = rejected(merge(config, load("paper.yaml")))
-    assert message == "config key judge.api_key_env: environment variable GEMINI_API_KEY is not set"
+    assert message == "config key judges.0.api_key_env: environment variable GEMINI_API_KEY is not set"
+
+
+def test_paper_config_without_api_model_key_names_the_model_key(config, arquivo_root, monkeypatch):
+    monkeypatch.delenv("MARITACA_API_KEY")
+    message = rejected(merge(config, load("paper.yaml")))
+    assert message == "config key genbench.p3b3.models.18.api.api_key_env: environment variable MARITACA_API_KEY is not set"
+
+
+JUDGE = {"name": "j", "roles": ["table4"], "base_url": "http://localhost:8000/v1", "model": "m"}
+
+
+@pytest.mark.parametrize(
+    ("judges", "message"),
+    [
+        ([JUDGE, {**JUDGE, "roles": ["p3b3_table1"]}], "config key judges: names must be unique, got ['j', 'j']"),
+        ([JUDGE, {**JUDGE, "name": "k"}], "config key judges: role table4 takes one judge (one number per cell), got ['j', 'k']"),
+        ([{**JUDGE, "roles": ["p3b3_table5"]}], "config key judges.0.roles: p3b3_table5 has columns for the paper's judges ['Gemma-4-31B', 'Gemini-3 Flash'] only; 'm' is neither"),
+        ([{**JUDGE, "roles": ["p3b3_table5"], "model": "gemma-4-31b"}, {**JUDGE, "name": "k", "roles": ["p3b3_table5"], "model": "google/gemma-4-31B-it"}],
+         "config key judges.1.roles: j already fills P3B3 Table 5's Gemma-4-31B columns"),
+        ([{**JUDGE, "roles": ["table3"]}], "config key judges.0.roles.0: 'table3' is not one of"),
+        ([{**JUDGE, "temprature": 0}], "config key judges.0: Unevaluated properties are not allowed ('temprature' was unexpected)"),
+    ],
+)
+def test_bad_judges_are_named(config, judges, message):
+    config["judges"] = judges
+    assert rejected(config).startswith(message)
+
+
+def test_a_p3b3_model_named_as_an_evaluated_model_must_be_that_model(config):
+    config["evaluation"]["models"] = [{"name": "m", "hub": "org/m", "revision": "main", "group": "open_weight"}]
+    entry = {"name": "m", "id": "m", "group": "open_weight", "paper_row": "M", "backend": "hub", "hub": "org/m", "revision": "main"}
+    config["genbench"]["p3b3"]["models"] = [entry]
+    validate(config, REPO)  # the same model: generated once
+    config["genbench"]["p3b3"]["models"] = [{**entry, "revision": "v2"}]
+    assert "config key genbench.p3b3.models.0: 'm' is also in evaluation.models with another source" in rejected(config)
+    config["genbench"]["p3b3"]["models"] = [{**entry, "backend": "api"}]
+    assert rejected(config).startswith("config key genbench.p3b3.models.0:")  # api needs an `api` block, not `hub`
 
 
 @pytest.mark.parametrize("pattern", ["${WARC_TEST_ROOT}/x/*.warc.gz", "$WARC_TEST_ROOT/*.warc.gz"])
@@ -115,14 +153,14 @@ def test_unset_variable_in_paths_is_named(config, tmp_path, monkeypatch, pattern
 
 
 def test_default_config_needs_no_environment_variable(config, monkeypatch):
-    for name in ("ARQUIVO_WARC_ROOT", "GEMINI_API_KEY"):
+    for name in ("ARQUIVO_WARC_ROOT", "GEMINI_API_KEY", "MARITACA_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    assert config["judge"] is None
+    assert config["judges"] == [] and config["genbench"]["p3b3"]["models"] == []
     validate(config, REPO)
 
 
 def test_judge_without_key_variable_needs_none(config):
-    config["judge"] = {"base_url": "http://localhost:8000/v1", "model": "m", "api_key_env": None}
+    config["judges"] = [{**JUDGE, "api_key_env": None}]
     validate(config, REPO)
 
 

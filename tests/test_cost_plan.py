@@ -78,8 +78,8 @@ def paper_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name in site_inputs(paper):
         (workdir / name).parent.mkdir(parents=True, exist_ok=True)
         (workdir / name).touch()
-    # paper.yaml's judge.api_key_env is checked at validation; a dry run never calls the judge.
-    env = {**os.environ, "ARQUIVO_WARC_ROOT": str(tmp / "arquivo"), "GEMINI_API_KEY": "unused: dry run"}
+    # paper.yaml's judges' and API models' keys are checked at validation; a dry run never calls them.
+    env = {**os.environ, "ARQUIVO_WARC_ROOT": str(tmp / "arquivo"), "GEMINI_API_KEY": "unused: dry run", "MARITACA_API_KEY": "unused: dry run"}
 
     def run(*args: str) -> str:
         cmd = snakemake_cmd(workdir, *args, "--configfile", "config/paper.yaml", "shards.yaml")
@@ -115,6 +115,31 @@ def test_plan_is_printed_and_its_job_counts_are_the_dags(paper_run):
         assert int(row["jobs"]) == stats[row["rule"]], row["rule"]
         assert printed[row["rule"]][0] == f"{int(row['jobs']):,}"
     assert int(next(r for r in rows if r["rule"] == "filter_shard")["jobs"]) == 3  # 10 + 4 files, 5 per shard
+
+
+def planned_wildcards(out: str, rule: str) -> list[dict[str, str]]:
+    """The wildcards of every job of `rule` the dry run printed."""
+    blocks = re.findall(rf"^(?:local)?rule {rule}:\n(.*?)^\S", out, flags=re.MULTILINE | re.DOTALL)
+    found = [re.search(r"^    wildcards: (.*)$", b, flags=re.MULTILINE) for b in blocks]
+    return [dict(kv.split("=", 1) for kv in m[1].split(", ")) for m in found if m]
+
+
+def test_paper_dry_run_plans_all_20_p3b3_models_and_both_p3b3_judges(paper_run):
+    """Generation for every model of the P3B3 paper's list (its two API models on the submit host), and
+    judge jobs of Gemini-3 Flash and Gemma-4-31B on each; Gemini 2.5 Pro judges the Table 4 models."""
+    out, paper = paper_run["dry"], paper_run["paper"]
+    p3b3_models = {m["name"] for m in paper["genbench"]["p3b3"]["models"]}
+    evaluated = {m["name"] for m in paper["evaluation"]["models"] + paper["evaluation"]["trained"]}
+    assert len(p3b3_models) == 20
+    generated = planned_wildcards(out, "genbench_generate") + planned_wildcards(out, "genbench_generate_api")
+    assert {w["model"] for w in generated if w["bench"] == "p3b3"} == p3b3_models | evaluated
+    assert {w["model"] for w in planned_wildcards(out, "genbench_generate_api")} == {"Sabia-4", "Gemini-3-Flash"}
+    assert not {w["model"] for w in generated if w["bench"] != "p3b3"} & (p3b3_models - evaluated)  # P3B3 only
+    judged = planned_wildcards(out, "genbench_judge")
+    for judge in ("gemini-3-flash", "gemma-4-31b"):
+        assert {w["model"] for w in judged if w["judge"] == judge and w["judged_bench"] == "p3b3"} == p3b3_models | {"AMALIA-9B-DPO-rerun"}, judge
+    assert {(w["model"], w["judged_bench"]) for w in judged if w["judge"] == "gemini-2.5-pro"} == {(m, b) for m in evaluated for b in ("alba", "p3b3")}
+    assert "hub revision(s) not pinned to a commit" in out and "genbench.p3b3.models.6 carminho/AMALIA-9B-50-1225-DPO@main" in out
 
 
 def test_totals_add_up(paper_run):
@@ -160,6 +185,7 @@ def test_validate_measures_archives_once_and_only_when_asked(tmp_path, monkeypat
     total = make_archive(tmp_path / "arquivo")
     monkeypatch.setenv("ARQUIVO_WARC_ROOT", str(tmp_path / "arquivo"))
     monkeypatch.setenv("GEMINI_API_KEY", "unused: no judge call")
+    monkeypatch.setenv("MARITACA_API_KEY", "unused: no API call")
     paper = paper_config()
     files = validate(paper, REPO)
     assert files["arquivo-web"].input_bytes == sum(WEB) and files["arquivo-books"].input_bytes == sum(BOOKS)

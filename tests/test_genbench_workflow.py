@@ -99,6 +99,9 @@ def test_default_tables_say_what_did_not_run(default_run):
     t1 = rows(tables / "p3b3_table1.csv")
     humans = cell(t1, "annotators", "Kappa (quadratic)")
     assert humans["paper_row"] == "Humans" and humans["reported"] == "0.69" and 0.5 < float(humans["reproduced"]) <= 1
+    # No ratings file configured: the 16-answer fixture, and the table says so in every cell and its note.
+    assert all(r["detail"].startswith("16 FIXTURE rated answers") for r in t1 if r["model"])  # rows of ours, not the paper's alone
+    assert "FIXTURE, not the authors' ratings" in (tables / "p3b3_table1.md").read_text()
     offline = cell(t1, "variety (offline)", "Pearson")
     assert offline["status"] == "not in paper" and float(offline["reproduced"]) > 0.5
     assert cell(t1, "judge", "MAE")["status"] == NO_JUDGE
@@ -154,23 +157,25 @@ def test_judge_end_to_end_with_missing_and_cache(default_run, tmp_path):
         server.default = f"content:{ANSWER}"
         # Both models' judge call on this ALBA prompt fail twice (first try and the one retry): for good.
         server.queue(FAILING, ["500"] * 4)
-        # Named as the paper's open judge, so its rows and columns are compared with Gemma-4-31B's.
-        judge = {"base_url": server.base_url, "model": "gemma-4-31b-test", "max_retries": 1, "timeout_s": 20, "concurrency": 2}
-        workdir = copy_run(default_run, tmp_path / "judge", {"judge": judge})
+        # Named as the paper's open judge, so its rows and columns are compared with Gemma-4-31B's; one
+        # judge in every role (several judges: tests/test_p3b3_validation.py, the paper's dry run).
+        judge = {"name": "gemma", "roles": ["table4", "p3b3_table1", "p3b3_table2", "p3b3_table5"], "base_url": server.base_url,
+                 "model": "gemma-4-31b-test", "max_retries": 1, "timeout_s": 20, "concurrency": 2}
+        workdir = copy_run(default_run, tmp_path / "judge", {"judges": [judge]})
         run_snakemake(workdir, "genbench_tables")
         first = server.count
         assert sum(FAILING in r["body"]["messages"][-1]["content"] for r in server.requests) == 4
 
         for model in MODELS:
-            judged = list(read_jsonl_gz(workdir / f"results/genbench/{model}/alba/judged.jsonl.gz"))
+            judged = list(read_jsonl_gz(workdir / f"results/genbench/{model}/alba/judged/gemma.jsonl.gz"))
             failed = [r for r in judged if FAILING in r["prompt"]]
             assert len(failed) == 1 and failed[0]["status"] == "judge_failed" and failed[0]["score"] is None
             assert all(r["status"] == "ok" and r["score"] == 4 for r in judged if r not in failed)
-            overall = json.loads((workdir / f"results/genbench/{model}/alba/judged.summary.json").read_text())["overall"]
+            overall = json.loads((workdir / f"results/genbench/{model}/alba/judged/gemma.summary.json").read_text())["overall"]
             assert overall == {"mean": 75.0, "n": len(judged) - 1, "n_missing": 1, "n_total": len(judged)}
         t4 = rows(workdir / "results/tables/table4.csv")
         alba = cell(t4, "amalia-tiny-dpo", "ALBA")
-        assert alba["reproduced"] == "75.0" and alba["reported"] == "43.6" and (alba["rule"], alba["detail"]) == ("genbench_judge", "judge gemma-4-31b-test")
+        assert alba["reproduced"] == "75.0" and alba["reported"] == "43.6" and (alba["rule"], alba["detail"]) == ("genbench_judge", "judge gemma (gemma-4-31b-test)")
         # One failed call of six is below tables.min_coverage (0.95): shown, counted, not compared.
         assert (alba["status"], alba["scored"], alba["expected"], alba["difference"]) == ("partial", str(len(judged) - 1), str(len(judged)), "")
         md_rows = {cells[1]: cells[2:] for cells in markdown_rows((workdir / "results/tables/table4.md").read_text())}
@@ -178,13 +183,15 @@ def test_judge_end_to_end_with_missing_and_cache(default_run, tmp_path):
         assert cell(t4, "amalia-tiny-dpo", "P3B3")["reproduced"] == "80.0"  # the judge's 8 of 10, pt-PT setting
         assert float(cell(t4, "amalia-tiny-sft", "PT-Exams Open Questions")["reproduced"]) > 0
         t1 = rows(workdir / "results/tables/p3b3_table1.csv")
-        assert {r["model"] for r in t1} >= {f"gemma-4-31b-test {v}" for v in ("EN-S-ST", "PT-S-ST", "PT-S-H", "PT-C-ST", "PT-C-D")}
-        assert cell(t1, "gemma-4-31b-test PT-C-ST", "Kappa (quadratic)")["reported"] == "0.78"  # the paper's Table 4
+        assert {r["model"] for r in t1} >= {f"gemma {v}" for v in ("EN-S-ST", "PT-S-ST", "PT-S-H", "PT-C-ST", "PT-C-D")}
+        kappa = cell(t1, "gemma PT-C-ST", "Kappa (quadratic)")
+        assert kappa["reported"] == "0.78" and "judge gemma (gemma-4-31b-test) prompt PT-C-ST" in kappa["detail"]  # the paper's Table 4
         t5p = {r["column"]: r for r in rows(workdir / "results/tables/p3b3_table5.csv") if r["model"] == "amalia-tiny-dpo"}
         for setting in ("No-Prompt", "pt-BR", "pt-PT"):
             assert t5p[f"{setting} Gemma-4"]["reproduced"] == "80.0" and t5p[f"{setting} Gemma-4"]["reported"]
-            assert t5p[f"{setting} Gemini-3"]["status"] == "not run: judge.model is gemma-4-31b-test, not Gemini-3 Flash"
-        assert "LLM columns: judged by gemma-4-31b-test" in (workdir / "results/tables/p3b3_table2.md").read_text()
+            assert t5p[f"{setting} Gemini-3"]["status"] == "not run: no judge with role p3b3_table5 is Gemini-3 Flash"
+            assert "judge gemma (gemma-4-31b-test)" in t5p[f"{setting} Gemma-4"]["detail"]
+        assert "LLM columns: judged by judge gemma (gemma-4-31b-test)" in (workdir / "results/tables/p3b3_table2.md").read_text()
 
         # Same command again: nothing to do, nothing sent.
         again = run_snakemake(workdir, "genbench_tables")
@@ -195,7 +202,7 @@ def test_judge_end_to_end_with_missing_and_cache(default_run, tmp_path):
         run_snakemake(workdir, "genbench", "--forcerun", "genbench_judge")
         resent = [r["body"]["messages"][-1]["content"] for r in server.requests[first:]]
         assert len(resent) == 2 and all(FAILING in text for text in resent)
-        judged = list(read_jsonl_gz(workdir / "results/genbench/amalia-tiny-dpo/alba/judged.jsonl.gz"))
+        judged = list(read_jsonl_gz(workdir / "results/genbench/amalia-tiny-dpo/alba/judged/gemma.jsonl.gz"))
         assert all(r["status"] == "ok" and r["score"] == 4 for r in judged)
         second = server.count
         run_snakemake(workdir, "genbench", "--forcerun", "genbench_judge")

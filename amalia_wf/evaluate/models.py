@@ -2,7 +2,9 @@
 
 `evaluation.models[*]` names a `hub` id (+ `revision`) or a `path`, its table group, whether its
 chat template is applied and the paper row it reproduces; `evaluation.trained[*]` names a training
-stage (`cpt`, `sft`, `dpo`) of this DAG instead.
+stage (`cpt`, `sft`, `dpo`) of this DAG instead. `genbench.p3b3.models[*]` (the P3B3 paper's list)
+may also name an `api` endpoint instead (`backend: api`): a model that only answers through an
+OpenAI-compatible chat API (amalia_wf.genbench.api).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class ModelSpec:
     revision: str | None = None
     path: str | None = None
     trained: str | None = None
+    api: Mapping[str, Any] | None = None  # an OpenAI-compatible endpoint (JudgeConfig keys): answers through it
 
     @classmethod
     def from_config(cls, entry: Mapping[str, Any]) -> ModelSpec:
@@ -43,10 +46,13 @@ class ModelSpec:
             revision=entry.get("revision"),
             path=entry.get("path"),
             trained=entry.get("stage"),
+            api=entry.get("api"),
         )
 
-    def input_path(self) -> str:
-        """What the evaluation job depends on: the model folder, or the hub fetch marker."""
+    def input_path(self) -> str | None:
+        """What the evaluation job depends on: the model folder, or the hub fetch marker (None: an API model)."""
+        if self.api is not None:
+            return None
         if self.trained:
             return f"{TRAINED_DIR}/{self.trained}"
         if self.hub:

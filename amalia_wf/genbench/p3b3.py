@@ -18,7 +18,11 @@ row "normal".
 
 Scorers turn records into scored rows (`scored_row`) with the record's key fields, the scorer's
 name, `score` on 0-100 (100 = pt-PT), and `status`: "ok", or why there is no score (judge_failed,
-unparseable, abstain). A row without a score is counted, never averaged in as a number.
+unparseable, abstain, generation_failed). A row without a score is counted, never averaged in as a number.
+
+An API model's call that fails after its retries (amalia_wf.genbench.api) gives `response` None: that
+turn and the later turns of its dialogue (which would lack its answer in their history) are recorded
+with `response` None, and every scorer gives them status generation_failed (`score_answered`).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ GENERATION = GenerationSettings(max_new_tokens=2048, max_model_len=16384)
 
 KEY_FIELDS = ("model", "setting", "dialogue_id", "turn")
 OK, ABSTAIN, JUDGE_FAILED, UNPARSEABLE = "ok", "abstain", "judge_failed", "unparseable"
+GENERATION_FAILED = "generation_failed"
 
 
 # --------------------------------------------------------------------------- prompts
@@ -88,27 +93,28 @@ def with_prefix(prefix: str | None, text: str) -> str:
 
 def run_dialogues(
     generator: Generator, dialogues: Sequence[Sequence[str]], first_turn_prefixes: Sequence[str | None]
-) -> list[list[str]]:
+) -> list[list[str | None]]:
     """Answer every user turn of every dialogue, each with the model's own earlier answers as history.
 
     One generate() call per turn index over all dialogues that still have a turn there, so a
     batch mixes dialogues (and settings, when the caller passes several) rather than turns.
-    `first_turn_prefixes[d]` goes in front of dialogue d's first user turn only.
+    `first_turn_prefixes[d]` goes in front of dialogue d's first user turn only. A reply of None (an
+    API call that failed for good) ends its dialogue there: its later turns are None, never asked.
     """
     if len(first_turn_prefixes) != len(dialogues):
         raise ValueError("one first-turn prefix per dialogue")
     histories: list[Messages] = [[] for _ in dialogues]
-    answers: list[list[str]] = [[] for _ in dialogues]
+    answers: list[list[str | None]] = [[] for _ in dialogues]
     for turn in range(max((len(d) for d in dialogues), default=0)):
-        active = [d for d, turns in enumerate(dialogues) if turn < len(turns)]
+        active = [d for d, turns in enumerate(dialogues) if turn < len(turns) and None not in answers[d]]
         for d in active:
             text = dialogues[d][turn]
             histories[d].append({"role": "user", "content": with_prefix(first_turn_prefixes[d], text) if turn == 0 else text})
-        replies = generator.generate([list(histories[d]) for d in active])
+        replies = generator.generate([list(histories[d]) for d in active]) if active else []
         for d, (reply,) in zip(active, replies, strict=True):
             histories[d].append({"role": "assistant", "content": reply})
             answers[d].append(reply)
-    return answers
+    return [a + [None] * (len(turns) - len(a)) for a, turns in zip(answers, dialogues, strict=True)]
 
 
 def generation_records(
@@ -116,7 +122,7 @@ def generation_records(
     prompts: Mapping[str, Sequence[str]],
     settings: Sequence[str],
     setting_instructions: Mapping[str, str | None],
-    answers: Sequence[Sequence[str]],
+    answers: Sequence[Sequence[str | None]],
 ) -> list[dict[str, Any]]:
     """Records from answers given in the order of `dialogue_plan` (settings outer, dialogues inner)."""
     plan = dialogue_plan(prompts, settings)
@@ -228,6 +234,16 @@ def scored_row(
         "invalid": invalid,
         **extra,
     }
+
+
+def score_answered(
+    records: Sequence[Mapping[str, Any]], scorer: str, score: Callable[[list[Mapping[str, Any]]], list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """One row per record: `score` (records -> rows, in order) on the answered records; a record whose
+    generation failed (response None) is a generation_failed row, counted missing, never scored."""
+    answered = [r for r in records if r["response"] is not None]
+    rows = iter(score(answered) if answered else [])
+    return [next(rows) if r["response"] is not None else scored_row(r, scorer, None, status=GENERATION_FAILED) for r in records]
 
 
 def not_portuguese(texts: Sequence[str], lid: Any, labels: Sequence[str] = ("por_Latn",)) -> list[bool]:

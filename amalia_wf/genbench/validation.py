@@ -11,7 +11,16 @@ The ratings file is JSON lines, one rated answer per line:
      "ratings": {"A": 8, "B": 9}}        # annotator -> 0 (pt-BR) .. 10 (pt-PT); -1 = invalid output; null = not rated
 
 Every line names the same annotators. The paper's set is 200 answers rated by two linguists (not
-public); data/eval_fixtures/p3b3_ratings/ratings.jsonl is a small one written for the project.
+public); data/eval_fixtures/p3b3_ratings/ratings.jsonl (RATINGS_FIXTURE) is a 16-answer one written
+for the project's tests, used when no ratings file is configured (the table then says so).
+
+The authors' own format (AMALIA-LLM/p3b3-benchmark, src/annotation: the sheet create_sheet.py writes,
+read back by their agreement scripts) is also read (`load_annotation_sheets`): a folder with one
+`;`-separated CSV per annotator, named <annotator>.csv, with the columns conversation_id, model_name,
+prompt_type (normal, pt-pt, pt-br), turn_nr, user, assistant, rating (0..10, -1 invalid, empty not
+rated) and comment; rows are matched across annotators on (conversation_id, model_name, turn_nr), as
+their scripts do, and an answer's history is the earlier turns of its conversation in the sheet.
+`load_human_ratings` takes either (a folder is the authors' format).
 
 Scores are returned on each scorer's own scale (agreement.table1 puts them on 0..10): the offline
 marker scorer and the classifiers give P(pt-PT) in [0, 1] (scale 1), the judge 0..10 (scale 10).
@@ -21,6 +30,7 @@ is left out of that scorer's agreement (its n is smaller), never counted as 0.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,6 +40,75 @@ from amalia_wf.genbench.p3b3 import answer_text
 from amalia_wf.genbench.p3b3_judge import JudgeVariant, judge_prompt, parse_verdict
 
 REQUIRED = ("id", "user", "response", "ratings")
+RATINGS_FIXTURE = "data/eval_fixtures/p3b3_ratings/ratings.jsonl"
+SHEET_COLUMNS = ("conversation_id", "model_name", "turn_nr", "user", "assistant", "rating")
+SHEET_SETTINGS = {"normal": "none", "pt-pt": "pt-PT", "pt-br": "pt-BR"}  # prompt_type -> our setting
+
+
+def load_human_ratings(path: str | Path) -> list[dict[str, Any]]:
+    """Rated answers from a JSON-lines file, or from a folder of the authors' annotation sheets."""
+    return load_annotation_sheets(path) if Path(path).is_dir() else load_ratings(path)
+
+
+def _check_rating(value: Any, who: str, where: str, unrated: str = "null") -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not (value == -1 or 0 <= value <= 10)):
+        raise ValueError(f"{where}: rating of {who} must be 0..10, -1 (invalid) or {unrated}, got {value!r}")
+
+
+def _sheet_rating(text: str, who: str, where: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"{where}: rating of {who} must be 0..10, -1 (invalid) or empty, got {text!r}") from None
+    _check_rating(value, who, where, unrated="empty")
+    return value
+
+
+def load_annotation_sheets(folder: str | Path) -> list[dict[str, Any]]:
+    """The authors' annotation sheets (module docstring) as rated answers; bad rows name file and line."""
+    sheets = sorted(Path(folder).glob("*.csv"))
+    if len(sheets) < 1:
+        raise ValueError(f"{folder}: no annotator sheets (<annotator>.csv)")
+    by_annotator: dict[str, dict[tuple[str, str, int], dict[str, str]]] = {}
+    ratings: dict[str, dict[tuple[str, str, int], float | None]] = {}
+    for sheet in sheets:
+        rows: dict[tuple[str, str, int], dict[str, str]] = {}
+        rated: dict[tuple[str, str, int], float | None] = {}
+        with open(sheet, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f, delimiter=";", quotechar='"')
+            missing = [c for c in SHEET_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f"{sheet}: missing column(s) {missing} (a ';'-separated sheet with {list(SHEET_COLUMNS)})")
+            for n, row in enumerate(reader, 2):
+                where = f"{sheet}:{n}"
+                try:
+                    key = (row["conversation_id"], row["model_name"], int(row["turn_nr"]))
+                except ValueError:
+                    raise ValueError(f"{where}: turn_nr must be an integer, got {row['turn_nr']!r}") from None
+                if key in rows:
+                    raise ValueError(f"{where}: duplicate (conversation_id, model_name, turn_nr) {key}")
+                rows[key] = row
+                rated[key] = _sheet_rating(row["rating"], sheet.stem, where)
+        by_annotator[sheet.stem], ratings[sheet.stem] = rows, rated
+    first = by_annotator[sheets[0].stem]
+    keys = [k for k in first if all(k in rows for rows in by_annotator.values())]
+    if not keys:
+        raise ValueError(f"{folder}: the annotators' sheets share no (conversation_id, model_name, turn_nr)")
+    items = []
+    for conversation, model, turn in keys:
+        row = first[conversation, model, turn]
+        setting = SHEET_SETTINGS.get(row.get("prompt_type", ""), row.get("prompt_type"))
+        earlier = sorted((k[2], first[k]) for k in first if k[:2] == (conversation, model) and k[2] < turn
+                         and first[k].get("prompt_type") == row.get("prompt_type"))
+        items.append({
+            "id": f"{conversation}/{model}/{turn}", "model": model, "setting": setting, "dialogue_id": conversation, "turn": turn,
+            "user": row["user"], "response": row["assistant"], "history": [(r["user"], r["assistant"]) for _, r in earlier],
+            "ratings": {who: ratings[who][conversation, model, turn] for who in sorted(ratings)},
+        })
+    return items
 
 
 def load_ratings(path: str | Path) -> list[dict[str, Any]]:
@@ -48,8 +127,7 @@ def load_ratings(path: str | Path) -> list[dict[str, Any]]:
         if not isinstance(item["ratings"], dict) or not item["ratings"]:
             raise ValueError(f"{where}: ratings must be an object annotator -> 0..10, -1 or null")
         for who, value in item["ratings"].items():
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not (value == -1 or 0 <= value <= 10)):
-                raise ValueError(f"{where}: rating of {who} must be 0..10, -1 (invalid) or null, got {value!r}")
+            _check_rating(value, who, where)
         names = sorted(item["ratings"])
         if annotators is None:
             annotators = names

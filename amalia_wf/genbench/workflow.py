@@ -6,11 +6,12 @@ Layout under results/genbench/<model>/<benchmark>/ (every file written atomicall
                               with its setting); generation.json: model source and revision,
                               settings, counts
     scores/<scorer>.jsonl.gz  P3B3 scored rows: variety (the offline marker scorer), perovaz, ptvid
-    judged.jsonl.gz           LLM-judge verdicts (ALBA, PT-E open, P3B3); judged.summary.json
+    judged/<judge>.jsonl.gz   one judge's verdicts (ALBA, PT-E open, P3B3); judged/<judge>.summary.json
     guarded.jsonl.gz          Qwen3Guard verdicts (advbench, sst, xstest); guarded.summary.json (ASR)
 
 A judged item whose call failed for good, or whose answer could not be read, is kept with score
-None and counted missing in the summary. Judge answers are cached per call in results/judge_cache/.
+None and counted missing in the summary. Judge answers (and API models' answers) are cached per call
+in results/judge_cache/.
 """
 
 from __future__ import annotations
@@ -85,16 +86,22 @@ def csv_dir(root: str | Path) -> Path:
 def generate(
     bench: str,
     spec: ModelSpec,
-    model_input: str,
+    model_input: str | None,
     data_dir: str,
     out: str,
     info_out: str,
     settings: Mapping[str, Any],
     backend: str,
+    cache_dir: str | None = None,
 ) -> int:
-    """Answer one benchmark with one model (greedy, chat template); returns the number of records."""
+    """Answer one benchmark with one model (greedy, chat template); returns the number of records.
+    An API model (spec.api) answers P3B3 through its endpoint (`generate_api`); `cache_dir` is its call cache."""
     from amalia_wf.genbench import alba, p3b3, ptexams_open, safety
 
+    if spec.api is not None:
+        assert cache_dir is not None
+        return generate_api(bench, spec, data_dir, out, info_out, settings, cache_dir)
+    assert model_input is not None
     model_dir, revision = local_model(spec, model_input)
     limit = context_limit(model_dir)
     max_model_len = settings["max_model_len"] if not limit else min(settings["max_model_len"], limit)
@@ -119,21 +126,37 @@ def generate(
         records = safety.generate_responses(model_dir, safety.load_prompts(bench, data_dir), generation)
     else:
         raise ValueError(f"unknown generation benchmark {bench!r}")
+    info = {"model_source": spec.hub or model_input, "model_revision": revision, "chat_template": spec.chat_template, "backend": backend}
+    return _write_generation(spec, bench, records, out, info_out, info, {**dict(settings), "max_model_len": max_model_len})
+
+
+def generate_api(bench: str, spec: ModelSpec, data_dir: str, out: str, info_out: str, settings: Mapping[str, Any], cache_dir: str) -> int:
+    """P3B3 answered by an API-only model through its OpenAI-compatible endpoint (amalia_wf.genbench.api):
+    greedy, cached per call; a call failing after its retries is a missing answer (response None)."""
+    from amalia_wf.genbench import p3b3
+    from amalia_wf.genbench.api import APIGenerator
+
+    assert spec.api is not None
+    if bench != "p3b3":
+        raise ValueError(f"{spec.name}: an API model answers P3B3 only, not {bench!r}")
+    client = judge_client({"max_tokens": settings["max_new_tokens"], **spec.api}, cache_dir)
+    log.info("%s on %s through %r", spec.name, bench, client)
+    prompts = p3b3.load_prompts(find_file(data_dir, "all_prompts.json"))
+    records = p3b3.run_p3b3(APIGenerator(client), spec.name, prompts, settings["settings"], settings["instructions"])
+    failed = sum(r["response"] is None for r in records)
+    if failed:
+        log.error("%s: %d of %d turns have no answer (%d calls failed for good; later turns of their dialogues not asked)",
+                  spec.name, failed, len(records), len(client.failures))
+    info = {"model_source": f"{spec.api['base_url']} {spec.api['model']}", "model_revision": None, "backend": "api",
+            "api_calls_failed": len(client.failures), "n_missing": failed}
+    return _write_generation(spec, bench, records, out, info_out, info, settings)
+
+
+def _write_generation(spec: ModelSpec, bench: str, records: list[dict[str, Any]], out: str, info_out: str,
+                      info: Mapping[str, Any], settings: Mapping[str, Any]) -> int:
     records = [{**r, "model": spec.name, "benchmark": bench} for r in records]
     write_jsonl_gz(out, records)
-    write_json(
-        info_out,
-        {
-            "model": spec.name,
-            "benchmark": bench,
-            "model_source": spec.hub or model_input,
-            "model_revision": revision,
-            "chat_template": spec.chat_template,
-            "backend": backend,
-            "settings": {**dict(settings), "max_model_len": max_model_len},
-            "n_records": len(records),
-        },
-    )
+    write_json(info_out, {"model": spec.name, "benchmark": bench, **info, "settings": dict(settings), "n_records": len(records)})
     log.info("%d records -> %s", len(records), out)
     return len(records)
 
@@ -150,10 +173,10 @@ def _language_flags(records: list[dict[str, Any]], lid_cfg: Mapping[str, Any]) -
 
 def score_variety(responses: str, out: str, lid_cfg: Mapping[str, Any]) -> None:
     """P3B3 records -> rows of the offline marker scorer (abstains without pt-PT/pt-BR evidence)."""
-    from amalia_wf.genbench.p3b3 import variety_rows
+    from amalia_wf.genbench.p3b3 import score_answered, variety_rows
 
     records = list(read_jsonl_gz(responses))
-    rows = variety_rows(records, _language_flags(records, lid_cfg))
+    rows = score_answered(records, "variety", lambda answered: variety_rows(answered, _language_flags(answered, lid_cfg)))
     write_jsonl_gz(out, rows)
     log.info("variety scorer: %d rows, %d abstained", len(rows), sum(r["status"] != "ok" for r in rows))
 
@@ -161,21 +184,28 @@ def score_variety(responses: str, out: str, lid_cfg: Mapping[str, Any]) -> None:
 def score_classifier(name: str, spec: ModelSpec, cfg: Mapping[str, Any], model_input: str, responses: str, out: str, lid_cfg: Mapping[str, Any]) -> None:
     """P3B3 records -> rows of one encoder classifier (PtVId, PeroVaz): P(pt-PT) x 100."""
     from amalia_wf.genbench.bert_variety import VarietyClassifier, classifier_rows
+    from amalia_wf.genbench.p3b3 import score_answered
 
     model_dir, revision = local_model(spec, model_input)
     log.info("classifier %s: %s @ %s", name, model_dir, revision)
     classifier = VarietyClassifier(model_dir, pt_pt_label=cfg.get("pt_pt_label"), batch_size=cfg.get("batch_size", 16))
     records = list(read_jsonl_gz(responses))
-    write_jsonl_gz(out, classifier_rows(records, classifier, name, _language_flags(records, lid_cfg)))
+    rows = score_answered(records, name, lambda answered: classifier_rows(answered, classifier, name, _language_flags(answered, lid_cfg)))
+    write_jsonl_gz(out, rows)
 
 
 # --------------------------------------------------------------------------- judge and guard
 
 
+# Keys of a `judges` entry that say what it judges, not how it is called.
+JUDGE_ROLE_KEYS = ("name", "roles")
+
+
 def judge_client(judge: Mapping[str, Any], cache_dir: str) -> Any:
+    """The client of a `judges` entry or an API model's `api` block (the JudgeConfig keys)."""
     from amalia_wf.judge.client import JudgeClient, JudgeConfig
 
-    return JudgeClient(JudgeConfig.from_dict({**judge, "cache_dir": cache_dir}))
+    return JudgeClient(JudgeConfig.from_dict({**{k: v for k, v in judge.items() if k not in JUDGE_ROLE_KEYS}, "cache_dir": cache_dir}))
 
 
 def alba_fewshots(train_raw: str, out: str, objective: str) -> None:
@@ -195,9 +225,12 @@ def judge(
     cache_dir: str,
     fewshots: str | None = None,
     variant: str = "PT-C-ST",
+    scorer: str | None = None,
 ) -> dict[str, Any]:
-    """Judge one model's answers to one benchmark; write the verdicts and the summary (missing counted)."""
+    """Judge one model's answers to one benchmark with one judge (a `judges` entry); write the verdicts
+    and the summary (missing counted). `scorer`: the name of P3B3's scored rows (default judge:<variant>)."""
     from amalia_wf.genbench import alba, p3b3_aggregate, p3b3_judge, ptexams_open
+    from amalia_wf.genbench.p3b3 import score_answered
 
     client = judge_client(judge_cfg, cache_dir)
     records = list(read_jsonl_gz(responses))
@@ -209,11 +242,13 @@ def judge(
         judged = ptexams_open.judge(records, client)
         summary = ptexams_open.summarize_open(judged)
     elif bench == "p3b3":
-        judged = p3b3_judge.judge_p3b3(records, client, variant)
+        name = scorer or f"judge:{variant}"
+        judged = score_answered(records, name, lambda answered: p3b3_judge.judge_p3b3(answered, client, variant, name))
         summary = {"benchmark": "p3b3", "variant": variant, "summary": p3b3_aggregate.summary(judged).to_dict("records")}
     else:
         raise ValueError(f"{bench} is not a judged benchmark ({JUDGED})")
-    summary["judge"] = {"base_url": judge_cfg["base_url"], "model": judge_cfg["model"], "calls": len(records), "failed": len(client.failures)}
+    summary["judge"] = {"name": judge_cfg.get("name"), "base_url": judge_cfg["base_url"], "model": judge_cfg["model"],
+                        "calls": len(records), "failed": len(client.failures)}
     write_jsonl_gz(out, judged)
     write_json(summary_out, summary)
     log.info("judged %d %s answers with %s: %d calls failed for good (counted missing)", len(records), bench, judge_cfg["model"], len(client.failures))

@@ -141,40 +141,42 @@ def p3b3_summary_and_turns(score_files: Sequence[str], summary_csv: str, turns_c
 def table1(
     ratings_path: str,
     classifiers: Mapping[str, Any],
-    judge: Any,
-    judge_model: str | None,
+    judges: Mapping[str, tuple[Any, str]],
     variants: Sequence[str],
     tolerance: float,
     out: Mapping[str, str],
     min_coverage: float,
     min_variety_coverage: float,
+    fixture: bool = False,
 ) -> pd.DataFrame:
     """Agreement of every available scorer with the human ratings (agreement.table1), beside the paper.
 
-    `classifiers`: name -> loaded VarietyClassifier; `judge`: a JudgeClient or None. A scorer that is
-    not configured is a row whose cells say so. A scorer's coverage is the answers it scored of
-    those with a valid human rating; below `min_coverage` (`min_variety_coverage` for the offline
-    scorer, which abstains by design) its cells are partial.
+    `classifiers`: name -> loaded VarietyClassifier; `judges`: judge name -> (JudgeClient, served model),
+    one row per judge and prompt variant. A scorer that is not configured is a row whose cells say so.
+    A scorer's coverage is the answers it scored of those with a valid human rating; below
+    `min_coverage` (`min_variety_coverage` for the offline scorer, which abstains by design) its cells
+    are partial. `fixture`: the ratings are the project's fixture, not the authors' (every cell and a
+    note say so).
     """
     from amalia_wf.genbench import validation
     from amalia_wf.genbench.agreement import human_reference
     from amalia_wf.genbench.agreement import table1 as agreement_table
 
-    items = validation.load_ratings(ratings_path)
+    items = validation.load_human_ratings(ratings_path)
     scorers: dict[str, list[float | None]] = {"variety (offline)": validation.variety_scores(items)}
     scales = {"variety (offline)": 1.0}
     for name, classifier in classifiers.items():
         scorers[name] = validation.classifier_scores(items, classifier)
         scales[name] = 1.0
     judged = {}
-    if judge is not None:
+    for judge, (client, model) in judges.items():
         for variant in variants:
-            key = f"judge {judge_model} {variant}"
-            judged[key] = variant
-            scorers[key] = validation.judge_scores(items, judge, variant)
+            key = f"judge {judge} {variant}"
+            judged[key] = (judge, model, variant)
+            scorers[key] = validation.judge_scores(items, client, variant)
     frame = agreement_table(validation.human_ratings(items), scorers, scales)
     valid = sum(r is not None for r in human_reference(list(validation.human_ratings(items).values())))
-    rated = f"{len(items)} rated answers"
+    rated = f"{len(items)} {'FIXTURE ' if fixture else ''}rated answers"
     paper_classifier = {"perovaz": "PeroVaz (PV)", "ptvid": "PtVId (VId)"}
     cells: list[Cell] = []
 
@@ -196,12 +198,14 @@ def table1(
             add(name, "classifiers", row, by_method[name], f"classifier {name}", minimum=min_coverage)
         else:
             add(name, "classifiers", row, None, status=NO_CLASSIFIER)
-    if judge is None:
+    if not judges:
         add("judge", "judges", None, None, status=NO_JUDGE)
-    for key, variant in judged.items():
-        row = validation.paper_judge_row(judge_model or "", variant)
-        add(f"{judge_model} {variant}", "judges", row, by_method[key], f"judge {judge_model} prompt {variant}", minimum=min_coverage)
+    for key, (judge, model, variant) in judged.items():
+        add(f"{judge} {variant}", "judges", validation.paper_judge_row(model, variant), by_method[key], f"judge {judge} ({model}) prompt {variant}", minimum=min_coverage)
     table = compare("p3b3_table1", cells, TABLE1_COLUMNS, tolerance)
-    notes = [f"Ratings: {ratings_path} ({len(items)} answers, {valid} valid); the paper's are 200 answers rated by two linguists (88.5% valid)."]
+    source = f"{ratings_path} ({len(items)} answers, {valid} valid)"
+    if fixture:
+        source = f"FIXTURE, not the authors' ratings: {source}, written for the project's tests (set genbench.p3b3.human_ratings to the authors' file)"
+    notes = [f"Ratings: {source}; the paper's are 200 answers rated by two linguists (88.5% valid)."]
     write_all(table, TABLE1_COLUMNS, TABLE1_TITLE, tolerance, out, decimals=2, notes=notes)
     return table
