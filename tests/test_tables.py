@@ -317,11 +317,11 @@ def test_a_judge_run_with_most_calls_failed_gives_partial_cells(tmp_path: Path, 
     try:
         server.default = "500"
         server.queue("RESPOSTA-0", [f'content:{{"justificacao": "Completa.", "pontuacao": {questions[0]["max_points"]}}}'])
-        config["judge"] = {"base_url": server.base_url, "model": "juiz", "max_retries": 0}
+        config["judges"] = [{"name": "juiz", "roles": ["table4"], "base_url": server.base_url, "model": "juiz", "max_retries": 0}]
         config["genbench"]["tasks"] = ["pt_e_open"]
         plan = GenbenchPlan(config, {"m": ModelSpec("m", "fully_open", True, "AMALIA-9B-DPO", path="x")})
         judge("pt_e_open", str(responses), str(responses.with_name("judged.jsonl.gz")), plan.table4()["m"]["PT-Exams Open Questions"]["path"],
-              config["judge"], str(tmp_path / "cache"))
+              config["judges"][0], str(tmp_path / "cache"))
     finally:
         server.stop()
     out = {k: str(tmp_path / f"table4.{k}") for k in ("csv", "md", "tex", "html")}
