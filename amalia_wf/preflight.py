@@ -140,7 +140,8 @@ def hub_references(config: Mapping[str, Any]) -> list[HubRef]:
     walk(config, "")
     data = config["data"]
     if data["quality"]["method"] == "hf":
-        refs.append(HubRef("data.quality.hf.model", data["quality"]["hf"]["model"], "model", "main"))
+        hf = data["quality"]["hf"]
+        refs.append(HubRef("data.quality.hf.model", hf["model"], "model", hf.get("revision", "main")))
     tokenizer = data["token_count"]["tokenizer"]
     if tokenizer and not os.path.exists(tokenizer):
         refs.append(HubRef("data.token_count.tokenizer", tokenizer, "model", "main"))
@@ -226,8 +227,8 @@ def check_judge(config: Mapping[str, Any]) -> Result:
             ok.append(f"{key}: {cfg.model} at {cfg.base_url} answered" + (f" (key in ${variable})" if variable else ""))
         else:
             failed.append((f"{key}: {cfg.model} at {cfg.base_url} did not answer: {result.error}",
-                           f"start the judge server or fix {key}.base_url / {key}.model (and the key in "
-                           f"{variable or 'no variable'})"))
+                           f"start the judge server or fix {key}.base_url / {key}.model"
+                           + (f" (and the key in ${variable})" if variable else "")))
     return _verdict("judge", ok, failed, nothing="no judge configured (judged cells read 'not run')")
 
 
@@ -258,6 +259,35 @@ def _run(cmd: Sequence[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(list(cmd), capture_output=True, text=True, timeout=60, check=False)
 
 
+def _partitions(scontrol_oneliner: str) -> dict[str, dict[str, str]]:
+    """`scontrol show partition --oneliner`: partition -> its fields (MaxTime, Default, Nodes, ...)."""
+    found = {}
+    for line in scontrol_oneliner.splitlines():
+        fields = dict(re.findall(r"(\S+?)=(\S*)", line))
+        if "PartitionName" in fields:
+            found[fields["PartitionName"]] = fields
+    return found
+
+
+def partition_gpus(partition: str) -> int:
+    """GPUs per node of a partition (the most any of its nodes has), from sinfo."""
+    return _node_gpus(_run(["sinfo", "-h", "-p", partition, "-o", "%G"]).stdout)
+
+
+def runnable_node_checks(gpu_requests: Mapping[str, int]) -> tuple[set[str], set[str]] | None:
+    """The partitions where Slurm would start a node check, and those of them with the GPUs asked for
+    (`gpu_requests`: partition -> GPUs per node); None when no Slurm answers (the checks run
+    where Snakemake runs them). A job sent to a partition that does not exist, or asking for GPUs
+    its nodes lack, would fail to submit or wait forever: the slurm check reports those instead."""
+    if not shutil.which("scontrol"):
+        return None
+    shown = _run(["scontrol", "show", "partition", "--oneliner"])
+    if shown.returncode != 0:
+        return None
+    existing = set(_partitions(shown.stdout))
+    return existing, {p for p, n in gpu_requests.items() if p in existing and partition_gpus(p) >= n}
+
+
 def _last_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[-1] if lines else ""
@@ -280,11 +310,7 @@ def check_slurm(requests: Mapping[str, Mapping[str, Any]], account: str | None) 
                                            f"{_last_line(shown.stderr)}")
         return Result("slurm", "fail", f"scontrol show partition failed: {_last_line(shown.stderr)}",
                       "run `snakemake preflight` on the cluster's login node (slurmctld must answer)")
-    partitions = {}
-    for line in shown.stdout.splitlines():
-        fields = dict(re.findall(r"(\S+?)=(\S*)", line))
-        if "PartitionName" in fields:
-            partitions[fields["PartitionName"]] = fields
+    partitions = _partitions(shown.stdout)
     default = next((p for p, f in partitions.items() if f.get("Default") == "YES"), None)
     ok, failed = [], []
     by_partition: dict[str, list[str]] = {}
@@ -295,7 +321,7 @@ def check_slurm(requests: Mapping[str, Mapping[str, Any]], account: str | None) 
             failed.append((f"partition {part!r} (rules {', '.join(rules)}) does not exist",
                            f"set resources.<rule>.slurm_partition to one of {sorted(partitions)}"))
             continue
-        node_gpus = _node_gpus(_run(["sinfo", "-h", "-p", part, "-o", "%G"]).stdout)
+        node_gpus = partition_gpus(part)
         max_minutes = _minutes(partitions[part].get("MaxTime", "INFINITE"))
         for rule in rules:
             req = requests[rule]

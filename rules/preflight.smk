@@ -11,7 +11,7 @@
 import time
 
 from amalia_wf.cost_plan import gpus
-from amalia_wf.preflight import LOCAL_CHECKS, entry_modules
+from amalia_wf.preflight import LOCAL_CHECKS, entry_modules, runnable_node_checks
 
 PREFLIGHT_DIR = f"results/preflight/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
 PREFLIGHT_RUN = r"\d{8}T\d{6}Z"  # the stamp's pattern: a job's own DAG build has another stamp
@@ -46,18 +46,21 @@ def preflight_jobs():
 
 def preflight_fragments(wildcards):
     _, envs, gpu = preflight_jobs()
+    runnable = runnable_node_checks({p: n for p, (n, _) in gpu.items()})
+    on_slurm = lambda p: runnable is None or p == "default" or p in runnable[0]
     return (
         [f"{PREFLIGHT_DIR}/{c}.csv" for c in LOCAL_CHECKS]
-        + [f"{PREFLIGHT_DIR}/env/{p}/{e}.csv" for p, e in envs]
-        + [f"{PREFLIGHT_DIR}/gpu/{p}.csv" for p in gpu]
+        + [f"{PREFLIGHT_DIR}/env/{p}/{e}.csv" for p, e in envs if on_slurm(p)]
+        + [f"{PREFLIGHT_DIR}/gpu/{p}.csv" for p in gpu if runnable is None or p in runnable[1]]
     )
 
 
 def node_resources(rule_name, **extra):
     """A node check's job: its own resources block, on the partition of its wildcard (`default`:
-    the cluster's default partition)."""
+    the cluster's default partition), with a short time limit that fits every partition."""
     part = lambda wc: "" if wc.partition == "default" else wc.partition
-    return {**resources_for(rule_name), "slurm_partition": part, **extra}
+    runtime = config["preflight"]["node_runtime"]
+    return {**resources_for(rule_name), "slurm_partition": part, "runtime": runtime, **extra}
 
 
 rule preflight_check:
