@@ -82,7 +82,9 @@ def summary(rows: Sequence[Result]) -> str:
 
 
 def _size(n: int | float | None) -> str:
-    return "size unknown" if n is None else f"{n / 1e9:,.3f} GB"
+    if n is None:
+        return "size unknown"
+    return f"{n / 1e9:,.3f} GB" if n >= 1e8 else f"{n / 1e6:,.3f} MB"
 
 
 # --- archives -------------------------------------------------------------------------------------
@@ -375,7 +377,7 @@ def check_imports(check: str, modules: Mapping[str, Sequence[str]]) -> Result:
                 failed.append((f"{rule}: import {name} failed ({done[name]})",
                                f"install what is missing into this rule's env (envs/*.yaml; with pip: "
                                f"pip install -r <(python -m amalia_wf.envs)) on {os.uname().nodename}"))
-    ok = [f"{len(done)} modules of {len(modules)} rules import on {os.uname().nodename} ({sys.executable})"]
+    ok = [f"the {len(done)} entry module(s) of {len(modules)} rule(s) import on {os.uname().nodename} ({sys.executable})"]
     return _verdict(check, ok, failed)
 
 
