@@ -8,6 +8,7 @@
 # to a folder stamped with the invocation's start (temporary files, removed once joined), so
 # `snakemake preflight` re-checks without --forcerun, and results/preflight.csv is rewritten
 # because its inputs are new.
+import functools
 import time
 
 from amalia_wf.cost_plan import gpus
@@ -18,10 +19,11 @@ PREFLIGHT_RUN = r"\d{8}T\d{6}Z"  # the stamp's pattern: a job's own DAG build ha
 
 
 def _from_rule_file(rule, path):
-    """A rule's `conda:`/`script:` path (relative to its rule file) relative to the workflow."""
-    return os.path.relpath(os.path.join(os.path.dirname(rule.snakefile), path), workflow.basedir)
+    """A rule's `conda:`/`script:` path (relative to its rule file), absolute."""
+    return os.path.normpath(os.path.join(os.path.dirname(rule.snakefile), path))
 
 
+@functools.cache  # called from input and params functions, once the Snakefile is parsed
 def preflight_jobs():
     """Per rule that runs as a cluster job: its request, and the checks its partition gets: env
     (partition, env name) -> {rule: entry modules}, GPU partition -> (GPUs per node, rules)."""
@@ -34,8 +36,8 @@ def preflight_jobs():
         part = req.get("slurm_partition") or "default"
         script = _from_rule_file(r, r.script) if r.script else None
         # A rule without `conda:` runs in the driver's environment.
-        env_file = _from_rule_file(r, r.conda_env) if r.conda_env else "envs/workflow.yaml"
-        env = os.path.splitext(os.path.relpath(env_file, "envs"))[0]
+        env_file = _from_rule_file(r, r.conda_env) if r.conda_env else f"{workflow.basedir}/envs/workflow.yaml"
+        env = os.path.splitext(os.path.relpath(env_file, f"{workflow.basedir}/envs"))[0]
         envs.setdefault((part, env), {})[r.name] = entry_modules(script, r.shellcmd)
         per_node = gpus({**req, "nodes": 1})
         if per_node:
