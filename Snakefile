@@ -28,6 +28,7 @@ include: "rules/evaluate.smk"
 include: "rules/genbench.smk"
 include: "rules/tables.smk"
 include: "rules/report.smk"
+include: "rules/preflight.smk"  # `snakemake preflight`, not part of `all`
 include: "rules/plan.smk"  # last: it reads every rule
 
 

@@ -50,25 +50,21 @@ class CollectionFiles(list[str]):
 
 
 def validate(
-    config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".", sizes: bool = True
+    config: Mapping[str, Any], base_dir: str | os.PathLike[str] = ".", sizes: bool = True, inputs_required: bool = True
 ) -> dict[str, CollectionFiles]:
     """Raise ConfigError naming the first offending key; return each collection's input files.
 
     The files are resolved here, once: globbing 200,000 archives twice costs seconds per DAG build.
     With `sizes`, the archives of `paths` collections are measured in the same pass (one os.stat
     each, for the cost plan); a Slurm job's own DAG build, which prints no plan, skips it.
+    Without `inputs_required` (`snakemake preflight`, which reports them all) missing inputs
+    (input_problems) are not an error.
     """
     validator = jsonschema.Draft202012Validator(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), _key(e.absolute_path)))
     if errors:
         err = errors[0]
         raise ConfigError(f"config key {_key(err.absolute_path)}: {err.message}")
-    for key, variable in _required_environment(config):
-        if variable not in os.environ:
-            raise ConfigError(f"config key {key}: environment variable {variable} is not set")
-    for key, path in _required_files(config):
-        if not (Path(base_dir) / path).exists():
-            raise ConfigError(f"config key {key}: file not found: {path}")
     try:
         validate_mixture(config["train"]["sft"]["mixture"])
     except ValueError as err:
@@ -82,16 +78,16 @@ def validate(
     _validate_judges(config["judges"])
     _validate_p3b3_models(config["genbench"]["p3b3"]["models"], config["evaluation"])
     files = {}
-    for i, coll in enumerate(config["data"]["collections"]):
-        found = collection_files(coll, base_dir)
+    for coll in config["data"]["collections"]:
+        # A missing URL manifest is one of the input_problems: nothing to list.
+        manifest_missing = "urls" in coll and not (Path(base_dir) / coll["urls"]).exists()
+        found = [] if manifest_missing else collection_files(coll, base_dir)
         measured = sizes and "paths" in coll
         input_bytes = sum(os.stat(os.path.join(base_dir, f)).st_size for f in found) if measured else None
         files[coll["name"]] = CollectionFiles(found, input_bytes)
-        if not found:
-            raise ConfigError(
-                f"config key data.collections.{i}.paths: no file matches {coll['paths']!r}"
-                " (are the archives there?)"
-            )
+    problems = input_problems(config, files, base_dir)
+    if problems and inputs_required:
+        raise ConfigError(problems[0].message)
     return files
 
 
@@ -122,6 +118,36 @@ def _validate_debian(collections: list[Mapping[str, Any]]) -> None:
 
 def mined_ptc_path(collection: str) -> str:
     return f"{DEBIAN_DIR}/{collection}/ptc/pt_c.jsonl"
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    key: str  # the config key that names the input
+    message: str  # "config key KEY: ..."
+    fix: str
+
+
+def input_problems(
+    config: Mapping[str, Any], files: Mapping[str, list[str]], base_dir: str | os.PathLike[str] = "."
+) -> list[InputProblem]:
+    """Every input the config names that is not there: unset variables, missing files, and
+    collections whose globs match nothing (`files`: the collections' files as validate found them)."""
+    out = [
+        InputProblem(key, f"config key {key}: environment variable {variable} is not set",
+                     f"export {variable}=... before running snakemake")
+        for key, variable in _required_environment(config) if variable not in os.environ
+    ]  # fmt: skip
+    out += [
+        InputProblem(key, f"config key {key}: file not found: {path}", f"create {path} or point {key} at an existing path")
+        for key, path in _required_files(config) if not (Path(base_dir) / path).exists()
+    ]  # fmt: skip
+    for i, coll in enumerate(config["data"]["collections"]):
+        if "paths" in coll and not files[coll["name"]]:
+            key = f"data.collections.{i}.paths"
+            out.append(InputProblem(
+                key, f"config key {key}: no file matches {coll['paths']!r} (are the archives there?)",
+                f"mount the archives where the globs point, or fix {key} (site-specific folder names)"))  # fmt: skip
+    return out
 
 
 def _validate_evaluation(evaluation: Mapping[str, Any], collections: list[Mapping[str, Any]]) -> None:

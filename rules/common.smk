@@ -36,8 +36,12 @@ from amalia_wf.genbench.plan import GenbenchPlan
 from amalia_wf.tables.registry import TABLES, table_path
 from amalia_wf.train.launch import launcher
 
+# `snakemake preflight` reports missing inputs as rows instead of stopping at the first. Snakemake
+# parses this file before it knows its targets, so the command line tells: the target `preflight`,
+# or a preflight rule's job on a cluster node (`--target-jobs preflight_...:`).
+PREFLIGHT = any(re.match(r"preflight($|_\w+:)", arg) for arg in sys.argv[1:])
 try:
-    FILES = validate(config, sizes=workflow.is_main_process)
+    FILES = validate(config, sizes=workflow.is_main_process, inputs_required=not PREFLIGHT)
 except ConfigError as err:
     raise WorkflowError(f"invalid configuration: {err}") from None
 UNPINNED = unpinned_revisions(config) if workflow.is_main_process else []

@@ -56,7 +56,7 @@ def _ensure_installed() -> None:
 
 @pytest.fixture(scope="session")
 def slurm_cluster():
-    """Slurm up for the session: partitions `cpu` (default) and `gpu` (2 fake GPUs)."""
+    """Slurm up for the session: partitions `cpu` (default), `gpu` (2 fake GPUs) and `short` (MaxTime 10 min)."""
     if os.geteuid() != 0:
         pytest.skip(
             "a real Slurm needs root (slurmd starts jobs as their owner) and Debian packages; run the suite as root, as CI does"

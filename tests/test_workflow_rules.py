@@ -10,13 +10,13 @@ from tests.conftest import make_workdir
 from tests.workflow_rules import workflow_rules
 
 RESOURCE_NAMES = load_schema()["properties"]["resources"]["propertyNames"]["enum"]
-# The rules that run on the submit host (localrule): fetches, API generation and the judges (network), and the light
-# ones (stats, curves, tables, report).
+# The rules that run on the submit host (localrule): fetches, API generation and the judges (network), the light
+# ones (stats, curves, tables, report) and the preflight's checks that are not about a node.
 LOCAL_RULES = {
     "fetch_benchmark", "prepare_benchmark", "fetch_eval_model", "genbench_fetch_model", "genbench_generate_api", "genbench_judge",
     "fetch_debian_package",
     "data_stats", "training_curves", "table3", "table4", "table5", "p3b3_table1", "p3b3_table2", "p3b3_table5",
-    "run_summary",
+    "run_summary", "preflight_check", "preflight_table", "preflight",
 }  # fmt: skip
 
 

@@ -9,8 +9,9 @@
 # (default /tmp/amalia-slurm), on its own ports, so an existing munge is left alone; the one file
 # outside it is the link /etc/slurm/slurm.conf (refused where a real Slurm has its config).
 #
-# Two partitions on the one node: `cpu` (default) and `gpu`, whose node has two fake GPUs
-# (Gres=gpu:2, gres.conf File= pointing at two plain files). Node CPUs and memory are the
+# Three partitions on the one node: `cpu` (default), `gpu`, whose node has two fake GPUs
+# (Gres=gpu:2, gres.conf File= pointing at two plain files), and `short` (MaxTime 10 minutes, for
+# the preflight's time-limit check). Node CPUs and memory are the
 # machine's own (slurmd -C). Jobs run with HOME=/nonexistent/home (SLURM_TEST_JOB_HOME). MinJobAge is one hour, so finished jobs stay visible to squeue and
 # `scontrol show job` (the workflow's status command without accounting); time limits are
 # enforced with no grace (OverTimeLimit=0) and a short KillWait.
@@ -89,6 +90,7 @@ MailProg=/bin/true
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$CPUS Boards=1 SocketsPerBoard=$SOCKETS CoresPerSocket=$CORES ThreadsPerCore=$THREADS RealMemory=$MEM Gres=gpu:2 State=UNKNOWN
 PartitionName=cpu Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=$HOST MaxTime=INFINITE State=UP
+PartitionName=short Nodes=$HOST MaxTime=00:10:00 State=UP
 CONF
 
 # Inside a job the Slurm executor plugin drops SLURM_* variables (SLURM_CONF too) before its
