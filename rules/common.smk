@@ -202,3 +202,13 @@ def table_outputs(name):
         return report(path, category="Tables", subcategory=table.subcategory, caption=f"../report/{captions[ext]}")
 
     return {ext: output(ext) for ext in table.formats}
+
+
+def cluster_rules():
+    """The rules of a run that a cluster executes as jobs: neither local nor the preflight's own checks
+    (workflow.is_local() calls every rule local under the local executor, so the lists are read directly)."""
+    return [
+        r
+        for r in workflow.rules
+        if not (r.norun or r.name in workflow._localrules or r.name.startswith("preflight"))
+    ]

@@ -11,8 +11,7 @@ if workflow.is_main_process:
         config,
         FILES,
         job_counts(config["data"]["collections"], FILES, SHARDS, LABELS, BANDS, MIXTURE, EVAL_MODELS, GB_PLAN),
-        # workflow.is_local() calls every rule local under the local executor; the plan is the cluster's.
-        submitted=[r.name for r in workflow.rules if not (r.norun or r.name in workflow._localrules)],
+        submitted=[r.name for r in cluster_rules()],
     )
     logger.info(PLAN.table())
     write_csv(PLAN.records(), "results/report/plan.csv")

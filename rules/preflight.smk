@@ -29,9 +29,7 @@ def preflight_jobs():
     (partition, env name) -> {rule: entry modules}, GPU partition -> (GPUs per node, rules)."""
     envs, gpu = {}, {}
     requests = {}
-    for r in workflow.rules:
-        if r.norun or r.name in workflow._localrules or r.name.startswith("preflight"):
-            continue
+    for r in cluster_rules():
         req = requests[r.name] = request(config["resources"], r.name)
         part = req.get("slurm_partition") or "default"
         script = _from_rule_file(r, r.script) if r.script else None
