@@ -1,4 +1,5 @@
 # Config validation, environment and input functions shared by every stage.
+import functools
 import glob
 import hashlib
 import json
@@ -6,6 +7,7 @@ import os
 import re
 import shlex
 import sys
+import time
 
 # Jobs (scripts, `python -m amalia_wf...`, under conda, on other nodes, from any --directory)
 # import the project package from this checkout, and, outside a conda env (the pip setup of the
@@ -30,9 +32,10 @@ from amalia_wf.config import (
     validate,
 )
 from amalia_wf.pin_revisions import unpinned_revisions
-from amalia_wf.cost_plan import request
+from amalia_wf.cost_plan import gpus, request
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import GenbenchPlan
+from amalia_wf.preflight import LOCAL_CHECKS, entry_modules, runnable_node_checks
 from amalia_wf.tables.registry import TABLES, table_path
 from amalia_wf.train.launch import launcher
 
@@ -208,7 +211,55 @@ def cluster_rules():
     """The rules of a run that a cluster executes as jobs: neither local nor the preflight's own checks
     (workflow.is_local() calls every rule local under the local executor, so the lists are read directly)."""
     return [
-        r
-        for r in workflow.rules
-        if not (r.norun or r.name in workflow._localrules or r.name.startswith("preflight"))
+        r for r in workflow.rules if not (r.norun or r.name in workflow._localrules or r.name.startswith("preflight"))
     ]
+
+
+# --- `snakemake preflight` (rules/preflight.smk) ------------------------------------------------
+PREFLIGHT_DIR = f"results/preflight/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+PREFLIGHT_RUN = r"\d{8}T\d{6}Z"  # the stamp's pattern: a job's own DAG build has another stamp
+
+
+def _from_rule_file(rule, path):
+    """A rule's `conda:`/`script:` path (relative to its rule file), absolute."""
+    return os.path.normpath(os.path.join(os.path.dirname(rule.snakefile), path))
+
+
+@functools.cache  # called from input and params functions, once the Snakefile is parsed
+def preflight_jobs():
+    """For each cluster rule: its request, and the checks its partition gets: env
+    (partition, env name) -> {rule: entry modules}, GPU partition -> (GPUs per node, rules)."""
+    envs, gpu = {}, {}
+    requests = {}
+    for r in cluster_rules():
+        req = requests[r.name] = request(config["resources"], r.name)
+        part = req.get("slurm_partition") or "default"
+        script = _from_rule_file(r, r.script) if r.script else None
+        # Without `conda:` a rule runs in the driver's environment.
+        env_file = _from_rule_file(r, r.conda_env) if r.conda_env else f"{workflow.basedir}/envs/workflow.yaml"
+        env = os.path.splitext(os.path.relpath(env_file, f"{workflow.basedir}/envs"))[0]
+        envs.setdefault((part, env), {})[r.name] = entry_modules(script, r.shellcmd)
+        per_node = gpus({**req, "nodes": 1})
+        if per_node:
+            count, rules = gpu.get(part, (0, []))
+            gpu[part] = (max(count, per_node), rules + [r.name])
+    return requests, envs, gpu
+
+
+def preflight_fragments(wildcards):
+    _, envs, gpu = preflight_jobs()
+    runnable = runnable_node_checks({p: n for p, (n, _) in gpu.items()})
+    on_slurm = lambda p: runnable is None or p == "default" or p in runnable[0]
+    return (
+        [f"{PREFLIGHT_DIR}/{c}.csv" for c in LOCAL_CHECKS]
+        + [f"{PREFLIGHT_DIR}/env/{p}/{e}.csv" for p, e in envs if on_slurm(p)]
+        + [f"{PREFLIGHT_DIR}/gpu/{p}.csv" for p in gpu if runnable is None or p in runnable[1]]
+    )
+
+
+def node_resources(rule_name, **extra):
+    """A node check's job: its own resources block, on the partition of its wildcard (`default`:
+    the cluster's default partition), with a short time limit that fits every partition."""
+    part = lambda wc: "" if wc.partition == "default" else wc.partition
+    runtime = config["preflight"]["node_runtime"]
+    return {**resources_for(rule_name), "slurm_partition": part, "runtime": runtime, **extra}

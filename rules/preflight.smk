@@ -8,61 +8,6 @@
 # to a folder stamped with the invocation's start (temporary files, removed once joined), so
 # `snakemake preflight` re-checks without --forcerun, and results/preflight.csv is rewritten
 # because its inputs are new.
-import functools
-import time
-
-from amalia_wf.cost_plan import gpus
-from amalia_wf.preflight import LOCAL_CHECKS, entry_modules, runnable_node_checks
-
-PREFLIGHT_DIR = f"results/preflight/{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-PREFLIGHT_RUN = r"\d{8}T\d{6}Z"  # the stamp's pattern: a job's own DAG build has another stamp
-
-
-def _from_rule_file(rule, path):
-    """A rule's `conda:`/`script:` path (relative to its rule file), absolute."""
-    return os.path.normpath(os.path.join(os.path.dirname(rule.snakefile), path))
-
-
-@functools.cache  # called from input and params functions, once the Snakefile is parsed
-def preflight_jobs():
-    """Per rule that runs as a cluster job: its request, and the checks its partition gets: env
-    (partition, env name) -> {rule: entry modules}, GPU partition -> (GPUs per node, rules)."""
-    envs, gpu = {}, {}
-    requests = {}
-    for r in cluster_rules():
-        req = requests[r.name] = request(config["resources"], r.name)
-        part = req.get("slurm_partition") or "default"
-        script = _from_rule_file(r, r.script) if r.script else None
-        # A rule without `conda:` runs in the driver's environment.
-        env_file = _from_rule_file(r, r.conda_env) if r.conda_env else f"{workflow.basedir}/envs/workflow.yaml"
-        env = os.path.splitext(os.path.relpath(env_file, f"{workflow.basedir}/envs"))[0]
-        envs.setdefault((part, env), {})[r.name] = entry_modules(script, r.shellcmd)
-        per_node = gpus({**req, "nodes": 1})
-        if per_node:
-            count, rules = gpu.get(part, (0, []))
-            gpu[part] = (max(count, per_node), rules + [r.name])
-    return requests, envs, gpu
-
-
-def preflight_fragments(wildcards):
-    _, envs, gpu = preflight_jobs()
-    runnable = runnable_node_checks({p: n for p, (n, _) in gpu.items()})
-    on_slurm = lambda p: runnable is None or p == "default" or p in runnable[0]
-    return (
-        [f"{PREFLIGHT_DIR}/{c}.csv" for c in LOCAL_CHECKS]
-        + [f"{PREFLIGHT_DIR}/env/{p}/{e}.csv" for p, e in envs if on_slurm(p)]
-        + [f"{PREFLIGHT_DIR}/gpu/{p}.csv" for p in gpu if runnable is None or p in runnable[1]]
-    )
-
-
-def node_resources(rule_name, **extra):
-    """A node check's job: its own resources block, on the partition of its wildcard (`default`:
-    the cluster's default partition), with a short time limit that fits every partition."""
-    part = lambda wc: "" if wc.partition == "default" else wc.partition
-    runtime = config["preflight"]["node_runtime"]
-    return {**resources_for(rule_name), "slurm_partition": part, "runtime": runtime, **extra}
-
-
 rule preflight_check:
     output:
         temp("results/preflight/{run}/{check}.csv"),
@@ -76,6 +21,8 @@ rule preflight_check:
     log:
         "results/logs/preflight/{run}/{check}.log",
     localrule: True
+    conda:
+        "../envs/eval.yaml"
     threads: threads_for("preflight_check")
     resources:
         **resources_for("preflight_check"),
@@ -128,21 +75,30 @@ rule preflight_table:
         preflight_fragments,
     output:
         "results/preflight.csv",
+    log:
+        "results/logs/preflight/table.log",
     localrule: True
+    conda:
+        "../envs/eval.yaml"
     threads: threads_for("preflight_table")
     resources:
         **resources_for("preflight_table"),
     shell:
-        "python -m amalia_wf.preflight table {output} {input}"
+        "python -m amalia_wf.preflight table {output} {input} > {log} 2>&1"
 
 
-# No output: runs whenever it is the target, after the checks; prints the summary and exits 1 if a check failed.
+# No output: runs whenever it is the target, after the checks; prints the summary (and logs it) and
+# exits 1 if a check failed (pipefail keeps the exit status through tee).
 rule preflight:
     input:
         "results/preflight.csv",
+    log:
+        "results/logs/preflight/summary.log",
     localrule: True
+    conda:
+        "../envs/eval.yaml"
     threads: threads_for("preflight")
     resources:
         **resources_for("preflight"),
     shell:
-        "python -m amalia_wf.preflight summary {input}"
+        "python -m amalia_wf.preflight summary {input} 2>&1 | tee {log}"
