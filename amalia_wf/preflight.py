@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import importlib
 import os
 import re
 import shutil
@@ -25,35 +24,10 @@ from typing import Any
 from amalia_wf.config import input_problems, validate
 from amalia_wf.cost_plan import gpus
 from amalia_wf.io import atomic_path
+from amalia_wf.preflight_node import COLUMNS, Result, verdict
 
-COLUMNS = ("check", "status", "detail", "fix")
 LOCAL_CHECKS = ("archives", "hub", "judge", "slurm", "disk")
 JUDGE_PROMPT = "Reply with the single word: ok"
-
-
-@dataclass(frozen=True)
-class Result:
-    check: str
-    status: str  # pass | fail | skip
-    detail: str
-    fix: str = ""
-
-
-def _verdict(check: str, ok: Sequence[str], failed: Sequence[tuple[str, str]], nothing: str = "") -> Result:
-    """A check's row from its passing parts and its (problem, fix) pairs; `nothing`: the skip reason
-    when there was nothing to check."""
-    if failed:
-        return Result(check, "fail", "; ".join(p for p, _ in failed), "; ".join(dict.fromkeys(f for _, f in failed)))
-    if not ok and nothing:
-        return Result(check, "skip", nothing)
-    return Result(check, "pass", "; ".join(ok))
-
-
-def write_result(path: str | os.PathLike[str], result: Result) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(COLUMNS)
-        writer.writerow(astuple(result))
 
 
 def read_results(paths: Sequence[str | os.PathLike[str]]) -> list[Result]:
@@ -101,7 +75,7 @@ def check_archives(config: Mapping[str, Any], base_dir: str = ".") -> Result:
             size = _size(found.input_bytes) if "paths" in coll else "made by the run"
             ok.append(f"{coll['name']} ({source}): {len(found):,} files, {size}")
     failed = [(p.message, p.fix) for p in input_problems(config, files, base_dir) if not p.key.startswith(("judges.", "genbench.p3b3.models."))]  # the judge check reports keys
-    return _verdict("archives", ok, failed)
+    return verdict("archives", ok, failed)
 
 
 # --- hub ------------------------------------------------------------------------------------------
@@ -200,7 +174,7 @@ def check_hub(config: Mapping[str, Any]) -> Result:
         have = {f.file_name for f in cached.files} if cached is not None and cached.commit_hash == info.sha else set()
         to_fetch = sum(s.size or 0 for s in siblings if s.rfilename not in have)
         ok.append(f"{name} -> {info.sha[:12]}: {_size(to_fetch)} to download")
-    return _verdict("hub", ok, failed, nothing="no hub repository in the config")
+    return verdict("hub", ok, failed, nothing="no hub repository in the config")
 
 
 # --- judge ----------------------------------------------------------------------------------------
@@ -237,7 +211,7 @@ def check_judge(config: Mapping[str, Any]) -> Result:
             failed.append((f"{key}: {cfg.model} at {cfg.base_url} did not answer: {result.error}",
                            f"start the judge server or fix {key}.base_url / {key}.model"
                            + (f" (and the key in ${variable})" if variable else "")))
-    return _verdict("judge", ok, failed, nothing="no judge configured (judged cells read 'not run')")
+    return verdict("judge", ok, failed, nothing="no judge configured (judged cells read 'not run')")
 
 
 # --- Slurm ----------------------------------------------------------------------------------------
@@ -351,7 +325,7 @@ def check_slurm(requests: Mapping[str, Mapping[str, Any]], account: str | None) 
             limit = "no limit" if max_minutes is None else f"MaxTime {max_minutes:g} min"
             ok.append(f"{part}: {len(rules)} rules, {node_gpus} GPU(s)/node, {limit}, account "
                       f"{account or '(default)'} accepted")
-    return _verdict("slurm", ok, failed)
+    return verdict("slurm", ok, failed)
 
 
 # --- environments and GPUs (run on a node of the partition) ------------------------------------
@@ -366,44 +340,6 @@ def entry_modules(script: str | None, shell: str | None) -> list[str]:
         names += [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module and not n.level]
         return [m for m in dict.fromkeys(names) if m.split(".")[0] != "snakemake"]
     return list(dict.fromkeys(re.findall(r"-m\s+([\w.]+)", shell or "")))
-
-
-def check_imports(check: str, modules: Mapping[str, Sequence[str]]) -> Result:
-    """Import every rule's entry modules (`modules`: rule -> modules) in this process's environment."""
-    failed, done = [], {}
-    for rule, names in modules.items():
-        for name in names:
-            if name not in done:
-                try:
-                    importlib.import_module(name)
-                    done[name] = None
-                except Exception as err:  # ImportError, or whatever a module raises at import: a row
-                    done[name] = f"{type(err).__name__}: {err}"
-            if done[name]:
-                failed.append((f"{rule}: import {name} failed ({done[name]})",
-                               f"install what is missing into this rule's env (envs/*.yaml; with pip: "
-                               f"pip install -r <(python -m amalia_wf.envs)) on {os.uname().nodename}"))
-    ok = [f"the {len(done)} entry module(s) of {len(modules)} rule(s) import on {os.uname().nodename} ({sys.executable})"]
-    return _verdict(check, ok, failed)
-
-
-def check_gpu(check: str, gpus_per_node: int, rules: Sequence[str]) -> Result:
-    """CUDA is there, the node has the GPUs the partition's rules ask for, and bf16 works."""
-    import torch
-
-    node = os.uname().nodename
-    fix = (f"rules {', '.join(rules)} ask for GPUs here: fix their slurm_partition/gpu/gres in resources, "
-           "or install a CUDA build of torch that matches the node's driver")
-    if not torch.cuda.is_available():
-        return Result(check, "fail", f"torch.cuda.is_available() is False on {node} (torch {torch.__version__}, "
-                                     f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')})", fix)
-    count, bf16 = torch.cuda.device_count(), torch.cuda.is_bf16_supported()
-    detail = f"{count} x {torch.cuda.get_device_name(0)} on {node}, bf16 {'yes' if bf16 else 'no'}"
-    if count < gpus_per_node:
-        return Result(check, "fail", f"{detail}; the rules ask for {gpus_per_node} per node", fix)
-    if not bf16:
-        return Result(check, "fail", detail, "the paper's runs train in bf16: use a partition with Ampere or newer GPUs")
-    return Result(check, "pass", detail)
 
 
 # --- disk -----------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ rule preflight_env:
     resources:
         **node_resources("preflight_env"),
     script:
-        "../scripts/preflight_check.py"
+        "../scripts/preflight_node.py"
 
 
 rule preflight_gpu:
@@ -67,7 +67,7 @@ rule preflight_gpu:
         # A whole node's GPUs when the partition's rules ask for them per node, else one.
         **node_resources("preflight_gpu", gres=lambda wc: f"gpu:{preflight_jobs()[2][wc.partition][0]}"),
     script:
-        "../scripts/preflight_check.py"
+        "../scripts/preflight_node.py"
 
 
 rule preflight_table:

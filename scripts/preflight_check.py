@@ -1,16 +1,13 @@
-"""One preflight check (amalia_wf/preflight.py), chosen by the rule and its wildcards; writes its row."""
+"""One preflight check of the submit host (amalia_wf/preflight.py), chosen by its wildcard; writes its row."""
 
 from amalia_wf.jobs import setup
 
 setup(snakemake)
 from amalia_wf import preflight as pf
+from amalia_wf.preflight_node import write_result
 
 wc, params, cfg = snakemake.wildcards, snakemake.params, snakemake.config
-if snakemake.rule == "preflight_env":
-    result = pf.check_imports(f"env:{wc.partition}:{wc.env}", params.modules)
-elif snakemake.rule == "preflight_gpu":
-    result = pf.check_gpu(f"gpu:{wc.partition}", params.gpus, params.rules)
-elif wc.check == "archives":
+if wc.check == "archives":
     result = pf.check_archives(cfg)
 elif wc.check == "hub":
     result = pf.check_hub(cfg)
@@ -20,4 +17,4 @@ elif wc.check == "slurm":
     result = pf.check_slurm(params.requests, snakemake.resources.get("slurm_account"))
 else:
     result = pf.check_disk("results", params.plan, params.preflight["disk_margin"], params.preflight["min_free_gb"])
-pf.write_result(snakemake.output[0], result)
+write_result(snakemake.output[0], result)

@@ -48,7 +48,13 @@ GPU_ENVS = [f.relative_to(REPO).as_posix() for f in env_files() if f.parent != E
 ONLY_IN = {"vllm": {"envs/gpu/vllm.yaml"}}
 # rule -> modules its entry reaches that the rule's step never imports: generate_candidates and
 # score_candidates each run one step of amalia_wf.train.preferences; trl and datasets serve `pairs`.
-NOT_IN_STEP = {"generate_candidates": {"datasets", "trl"}, "score_candidates": {"datasets", "trl"}}
+# preflight_env runs scripts/preflight_node.py's import check in every env (its `{env}` wildcard); the
+# GPU check beside it runs in preflight_gpu, in train.yaml.
+NOT_IN_STEP = {
+    "generate_candidates": {"datasets", "trl"},
+    "score_candidates": {"datasets", "trl"},
+    "preflight_env": {"torch"},
+}
 # Imports in the venv, one process per env; failures as {module: "Error: message"} in argv[2].
 CHECK = """
 import importlib, json, sys
@@ -81,7 +87,10 @@ def rules_by_env(tmp_path_factory) -> dict[str, dict[str, dict[str, str]]]:
         for rule, info in workflow_rules(workdir, "override.yaml").items():
             if info["conda"]:
                 assert info["entry"], f"rule {rule} runs in {info['conda']} but neither a script nor `python -m`"
-                found.setdefault(info["conda"], {})[rule] = info["entry"]
+                # An env named by its `{env}` wildcard (preflight_env) is any of them.
+                envs = [*CPU_ENVS, *GPU_ENVS] if "{env}" in info["conda"] else [info["conda"]]
+                for env in envs:
+                    found.setdefault(env, {})[rule] = info["entry"]
     return found
 
 
