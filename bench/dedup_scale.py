@@ -236,7 +236,7 @@ def main() -> None:
     ap.add_argument("--settings", default="14x8,40x15")
     ap.add_argument("--band-shard-docs", type=int, default=1_000_000, help="data.minhash.band_shard_docs")
     ap.add_argument("--shard-docs", type=int, default=250_000, help="documents per signature file")
-    ap.add_argument("--baseline-max-gb", type=float, default=8.0)
+    ap.add_argument("--baseline-max-gb", type=float, default=5.0)
     ap.add_argument("--workdir", default=None, help="scratch folder (default: a temp dir, removed at the end)")
     args, rest = ap.parse_known_args()
     if args.job:

@@ -134,7 +134,8 @@ def band_slices(files: Sequence[BandFile], limit: int) -> Iterator[tuple[np.ndar
     live = [f for f in files if f.rows]
     if not live:
         return
-    # Each live file reads at least one row, so the blocks of one slice fit in limit + files rows.
+    # Each live file reads at least one row, so the blocks of one slice fit in limit + files rows; the
+    # rest is room for tie reads (grown, rarely, by a long run of tied rows).
     rows = np.empty((limit + len(live) + 4 * TIE_READ_ROWS, live[0].width), dtype=np.uint64)
     while live:
         remaining = sum(f.rows - f.cursor for f in live)
