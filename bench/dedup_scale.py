@@ -152,7 +152,7 @@ def job_gen_old(work: str, n: str, buckets: str, hashes: str, shard_docs: str) -
 
 
 def job_band(out: str, limit: str, *paths: str) -> None:
-    band_pairs([BandFile(p, 0) for p in paths], int(limit), out)
+    band_pairs([[BandFile(p, 0) for p in paths]], int(limit), out)
 
 
 def job_cluster(out: str, *paths: str) -> None:

@@ -263,3 +263,9 @@ def node_resources(rule_name, **extra):
     part = lambda wc: "" if wc.partition == "default" else wc.partition
     runtime = config["preflight"]["node_runtime"]
     return {**resources_for(rule_name), "slurm_partition": part, "runtime": runtime, **extra}
+
+
+def job_bands(first, minhash_pass):
+    """The bands of the band job named by its `first` band (rules/data.smk's BANDS)."""
+    m = config["data"]["minhash"]
+    return list(range(first, min(first + m["bands_per_job"], m[minhash_pass]["buckets"])))

@@ -62,10 +62,11 @@ rule filter_shard:
 # shard's signatures (memory: one slice of `band_shard_docs` rows, whatever the corpus size), then one
 # job clusters the pairs.
 MINHASH = config["data"]["minhash"]
-# Band numbers of the two passes, by the wildcard naming them.
+# The band jobs of the two passes, by the wildcard naming them: each job takes `bands_per_job` bands
+# and is named by its first.
 BANDS = {
-    "band": list(map(str, range(MINHASH["collection"]["buckets"]))),
-    "cross_band": list(map(str, range(MINHASH["cross"]["buckets"]))),
+    wildcard: list(map(str, range(0, MINHASH[p]["buckets"], MINHASH["bands_per_job"])))
+    for wildcard, p in (("band", "collection"), ("cross_band", "cross"))
 }
 
 
@@ -75,7 +76,7 @@ rule dedup_collection_band:
     output:
         "results/data/dedup/{collection}/band-{band}.pairs.npy",
     params:
-        band=lambda wc: int(wc.band),
+        bands=lambda wc: job_bands(int(wc.band), "collection"),
         band_shard_docs=MINHASH["band_shard_docs"],
     log:
         "results/logs/data/dedup_collection_band/{collection}-{band}.log",
@@ -146,7 +147,7 @@ rule dedup_cross_band:
     output:
         "results/data/dedup/cross/{label}/band-{cross_band}.pairs.npy",
     params:
-        band=lambda wc: int(wc.cross_band),
+        bands=lambda wc: job_bands(int(wc.cross_band), "cross"),
         band_shard_docs=MINHASH["band_shard_docs"],
         offsets=[collection_index(config)[c] for c in COLLECTIONS for _ in SHARD_IDS[c]],
     log:

@@ -8,8 +8,8 @@ import logging
 from amalia_wf.data.minhash import BandFile, band_pairs
 from amalia_wf.data.split import COLLECTION_SHIFT
 
-band = snakemake.params.band
+bands = snakemake.params.bands
 offsets = [c << COLLECTION_SHIFT for c in snakemake.params.get("offsets", [])] or [0] * len(snakemake.input)
-files = [BandFile(path, band, offset) for path, offset in zip(snakemake.input, offsets, strict=True)]
+files = [[BandFile(path, band, offset) for path, offset in zip(snakemake.input, offsets, strict=True)] for band in bands]
 rows, slices, pairs = band_pairs(files, snakemake.params.band_shard_docs, snakemake.output[0])
-logging.info("band %d: %d signed documents in %d files, %d slices, %d duplicate pairs", band, rows, len(files), slices, pairs)
+logging.info("bands %d-%d: %d band rows in %d files, %d slices, %d duplicate pairs", bands[0], bands[-1], rows, len(snakemake.input), slices, pairs)

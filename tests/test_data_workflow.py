@@ -137,15 +137,25 @@ def test_second_run_has_nothing_to_do(default_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_corpus_is_identical_whatever_the_shard_count_and_band_slice(default_run, tmp_path):
-    other = make_workdir(tmp_path / "three", {"data": {"files_per_shard": 3, "minhash": {"band_shard_docs": 7}}})
+def test_corpus_is_identical_whatever_the_shard_count_band_slice_and_band_jobs(default_run, tmp_path):
+    override = {"data": {"files_per_shard": 3, "minhash": {"band_shard_docs": 7, "bands_per_job": 1}}}
+    other = make_workdir(tmp_path / "three", override)
     run_snakemake(other, "data")
     assert len(list((other / "results/data/filtered/synth-a").glob("*.stats.json"))) == 2
-    # Band jobs merged their shards' rows in many slices of 7 (the default run: one slice per band).
-    for log in ("dedup_collection_band/synth-a-0.log", "dedup_cross_band/high-39.log"):
-        for run, expected in ((other, lambda n: n > 3), (default_run, lambda n: n == 1)):
-            slices = int(re.search(r"(\d+) slices", (run / "results/logs/data" / log).read_text()).group(1))
-            assert expected(slices), (run, log, slices)
+
+    def logs(run: Path, rule: str) -> list[Path]:
+        return sorted((run / "results/logs/data" / rule).glob("*.log"))
+
+    def slices(log: Path) -> int:
+        return int(re.search(r"(\d+) slices", log.read_text()).group(1))
+
+    # One job per band, each merging its shards' rows in many slices of 7; the default: 20 bands a job
+    # (14 collection bands in one, 40 cross bands in two), one slice per band.
+    assert [len(logs(other, r)) for r in ("dedup_collection_band", "dedup_cross_band")] == [2 * 14, 3 * 40]
+    assert [len(logs(default_run, r)) for r in ("dedup_collection_band", "dedup_cross_band")] == [2 * 1, 3 * 2]
+    assert all(slices(log) > 3 for log in logs(other, "dedup_collection_band"))
+    assert slices(default_run / "results/logs/data/dedup_collection_band/synth-a-0.log") == 14
+    assert slices(default_run / "results/logs/data/dedup_cross_band/high-20.log") == 20
     assert corpus_digest(other) == corpus_digest(default_run)
 
 

@@ -20,7 +20,7 @@ def staged(tmp_path, keys, sigs, hashes, cuts, limit, offsets=None):
     pairs = []
     for band in range(sigs.shape[1] // hashes):
         pairs.append(tmp_path / f"band-{band}.pairs.npy")
-        band_pairs([BandFile(p, band, o) for p, o in zip(paths, offsets or [0] * len(paths))], limit, pairs[-1])
+        band_pairs([[BandFile(p, band, o) for p, o in zip(paths, offsets or [0] * len(paths))]], limit, pairs[-1])
     return cluster_pairs(pairs)
 
 
@@ -59,7 +59,7 @@ def test_rows_sharing_only_the_first_hash_are_not_pairs():
 
 def test_band_file_without_rows_and_empty_clusters(tmp_path):
     write_signatures(tmp_path / "empty.npy", np.zeros(0, dtype=np.uint64), np.zeros((0, 6), dtype=np.uint64), 3)
-    assert band_pairs([BandFile(tmp_path / "empty.npy", 1)], 10, tmp_path / "p.npy") == (0, 0, 0)
+    assert band_pairs([[BandFile(tmp_path / "empty.npy", 1)]], 10, tmp_path / "p.npy") == (0, 0, 0)
     assert np.load(tmp_path / "p.npy").shape == (0, 2)
     cluster_pairs([tmp_path / "p.npy"]).save(tmp_path / "c.npy")
     assert Clusters.load(tmp_path / "c.npy").fate(4) == (True, 4, 1)

@@ -37,7 +37,7 @@ def staged_clusters(tmp_path, paths, buckets, offsets=None, limit=1000):
     pairs = []
     for band in range(buckets):
         pairs.append(tmp_path / f"band-{band}.pairs.npy")
-        band_pairs([BandFile(p, band, o) for p, o in zip(paths, offsets)], limit, pairs[-1])
+        band_pairs([[BandFile(p, band, o) for p, o in zip(paths, offsets)]], limit, pairs[-1])
     return cluster_pairs(pairs)
 
 

@@ -190,18 +190,20 @@ def slice_pairs(rows: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.nda
     return head[~starts].view(np.int64), sub[~starts, hashes].view(np.int64)
 
 
-def band_pairs(files: Sequence[BandFile], limit: int, path: str | Path) -> tuple[int, int, int]:
-    """Write one band's duplicate pairs as an (n, 2) int64 .npy of (kept-candidate key, other key);
-    returns (rows read, slices, pairs). Pairs go to disk slice by slice, so memory stays one slice's."""
+def band_pairs(bands: Sequence[Sequence[BandFile]], limit: int, path: str | Path) -> tuple[int, int, int]:
+    """Write the duplicate pairs of one or more bands (`bands`: each band's files, read one band after
+    the other) as an (n, 2) int64 .npy of (kept-candidate key, other key); returns (rows read, slices,
+    pairs). Pairs go to disk slice by slice, so memory stays one slice's whatever the number of bands."""
     rows = slices = pairs = 0
     with atomic_path(path) as tmp:
         raw = tmp.with_name(tmp.name + ".raw")
         try:
             with open(raw, "wb") as f:
-                for block, index in band_slices(files, limit):
-                    heads, members = slice_pairs(block, index)
-                    np.stack([heads, members], axis=1).tofile(f)
-                    rows, slices, pairs = rows + len(index), slices + 1, pairs + len(heads)
+                for files in bands:
+                    for block, index in band_slices(files, limit):
+                        heads, members = slice_pairs(block, index)
+                        np.stack([heads, members], axis=1).tofile(f)
+                        rows, slices, pairs = rows + len(index), slices + 1, pairs + len(heads)
             with open(tmp, "wb") as out, open(raw, "rb") as f:
                 header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.int64)), "fortran_order": False, "shape": (pairs, 2)}
                 np.lib.format.write_array_header_1_0(out, header)
