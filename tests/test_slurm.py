@@ -395,4 +395,4 @@ def test_touching_or_copying_large_inputs_redoes_nothing(default_run, tmp_path):
 
     # The same touch on an ordinary input does rerun its consumers: the check above can fail.
     (workdir / "data/sft/pt_pt_chat.jsonl").touch()
-    assert re.search(r"rule sft:\n(?:    .*\n)*?    reason: Updated input files: data/sft/pt_pt_chat.jsonl", dry_run())
+    assert re.search(r"rule sft_mixture:\n(?:    .*\n)*?    reason: Updated input files: data/sft/pt_pt_chat.jsonl", dry_run())
