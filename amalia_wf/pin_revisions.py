@@ -17,9 +17,11 @@ revision to pin (their answers are cached per call and generation.json names the
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,32 +32,60 @@ from amalia_wf.io import atomic_path
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
-def hub_entries(config: Mapping[str, Any]) -> list[tuple[str, str, str | None, str]]:
-    """(config key, hub id, revision, kind "model"/"dataset") of every hub source of the models,
-    evaluation and genbench parts."""
-    evaluation = config.get("evaluation") or {}
-    genbench = config.get("genbench") or {}
-    p3b3 = genbench.get("p3b3") or {}
-    out = []
-    for key, entries, kind in (
-        ("evaluation.models", evaluation.get("models") or [], "model"),
-        ("genbench.p3b3.models", p3b3.get("models") or [], "model"),
-        ("evaluation.benchmarks", evaluation.get("benchmarks") or [], "dataset"),
-        ("genbench.benchmarks", genbench.get("benchmarks") or [], "dataset"),
-    ):
-        out += [(f"{key}.{i}", e["hub"], e.get("revision"), kind) for i, e in enumerate(entries) if e.get("hub")]
-    for name, spec in (p3b3.get("classifiers") or {}).items():
-        if spec.get("hub"):
-            out.append((f"genbench.p3b3.classifiers.{name}", spec["hub"], spec.get("revision"), "model"))
-    guard = (genbench.get("safety") or {}).get("guard")
-    if guard and guard.get("hub"):
-        out.append(("genbench.safety.guard", guard["hub"], guard.get("revision"), "model"))
-    return out
+@dataclass(frozen=True)
+class HubRef:
+    key: str  # where the config names it
+    repo_id: str
+    repo_type: str  # model | dataset
+    revision: str
+    filename: str | None = None  # a single file (`hub:org/name/file`)
+
+
+def hub_references(config: Mapping[str, Any]) -> list[HubRef]:
+    """Every hub repository the config names: `hub:` entries (models; datasets when they have
+    `configs`/`splits` or a `{dataset: ...}` value), `hub:org/name/file` strings, and the data
+    stage's model ids (EuroFilter, the token counter's tokenizer)."""
+    refs: list[HubRef] = []
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, Mapping):
+            hub = node.get("hub")
+            if isinstance(hub, str):
+                kind = "dataset" if {"configs", "splits"} & set(node) else "model"
+                refs.append(HubRef(f"{key}.hub", hub, kind, str(node.get("revision") or "main")))
+            elif isinstance(hub, Mapping) and "dataset" in hub:
+                refs.append(HubRef(f"{key}.hub", hub["dataset"], "dataset", str(hub.get("revision") or "main")))
+            for k, v in node.items():
+                walk(v, f"{key}.{k}" if key else str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{key}.{i}")
+        elif isinstance(node, str) and node.startswith("hub:"):
+            org, name, filename = node.removeprefix("hub:").split("/", 2)
+            refs.append(HubRef(key, f"{org}/{name}", "model", "main", filename))
+
+    walk(config, "")
+    data = config.get("data")
+    if not data:  # a config fragment (pin_revisions on a partial file)
+        return refs
+    if data["quality"]["method"] == "hf":
+        hf = data["quality"]["hf"]
+        refs.append(HubRef("data.quality.hf.model", hf["model"], "model", hf.get("revision", "main")))
+    tokenizer = data["token_count"]["tokenizer"]
+    if tokenizer and not os.path.exists(tokenizer):
+        refs.append(HubRef("data.token_count.tokenizer", tokenizer, "model", "main"))
+    return refs
+
+
+def pinnable(config: Mapping[str, Any]) -> list[HubRef]:
+    """The references a `revision:` beside their `hub:` key pins (`hub:org/name/file` strings and the
+    data stage's model ids have no such key)."""
+    return [r for r in hub_references(config) if r.key.endswith(".hub")]
 
 
 def unpinned_revisions(config: Mapping[str, Any]) -> list[str]:
     """'<key> <hub id>@<revision>' for every hub source whose revision is not a 40-hex commit."""
-    return [f"{key} {hub}@{rev}" for key, hub, rev, _ in hub_entries(config) if not (rev and COMMIT.match(rev))]
+    return [f"{r.key.removesuffix('.hub')} {r.repo_id}@{r.revision}" for r in pinnable(config) if not COMMIT.match(r.revision)]
 
 
 def _flow_entry(hub: str, revision: str) -> re.Pattern[str]:
@@ -90,8 +120,8 @@ def hub_commit(hub: str, revision: str | None, kind: str) -> str:
 def pin_file(path: str | Path, resolve: Callable[[str, str | None, str], str] = hub_commit, write: bool = True) -> dict[tuple[str, str], str]:
     """Resolve every unpinned hub source of one config file and (write) rewrite it; returns what was resolved."""
     text = Path(path).read_text(encoding="utf-8")
-    entries = hub_entries(yaml.safe_load(text) or {})
-    commits = {(hub, rev or "main"): resolve(hub, rev, kind) for _, hub, rev, kind in entries if not (rev and COMMIT.match(rev))}
+    refs = pinnable(yaml.safe_load(text) or {})
+    commits = {(r.repo_id, r.revision): resolve(r.repo_id, r.revision, r.repo_type) for r in refs if not COMMIT.match(r.revision)}
     pinned, missed = pin_text(text, commits)
     for hub, rev in missed:
         print(f"{path}: {hub}@{rev} is not a one-line entry with a revision: pin it by hand to {commits[hub, rev]}", file=sys.stderr)

@@ -17,13 +17,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
 from amalia_wf.config import input_problems, validate
 from amalia_wf.cost_plan import gpus
 from amalia_wf.io import atomic_path
+from amalia_wf.pin_revisions import HubRef, hub_references
 from amalia_wf.preflight_node import COLUMNS, Result, verdict
 
 LOCAL_CHECKS = ("archives", "hub", "judge", "slurm", "disk")
@@ -79,49 +80,6 @@ def check_archives(config: Mapping[str, Any], base_dir: str = ".") -> Result:
 
 
 # --- hub ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HubRef:
-    key: str  # where the config names it
-    repo_id: str
-    repo_type: str  # model | dataset
-    revision: str
-    filename: str | None = None  # a single file (`hub:org/name/file`)
-
-
-def hub_references(config: Mapping[str, Any]) -> list[HubRef]:
-    """Every hub repository the config names: `hub:` entries (models; datasets when they have
-    `configs`/`splits` or a `{dataset: ...}` value), `hub:org/name/file` strings, and the data
-    stage's model ids (EuroFilter, the token counter's tokenizer)."""
-    refs: list[HubRef] = []
-
-    def walk(node: Any, key: str) -> None:
-        if isinstance(node, Mapping):
-            hub = node.get("hub")
-            if isinstance(hub, str):
-                kind = "dataset" if {"configs", "splits"} & set(node) else "model"
-                refs.append(HubRef(f"{key}.hub", hub, kind, str(node.get("revision", "main"))))
-            elif isinstance(hub, Mapping) and "dataset" in hub:
-                refs.append(HubRef(f"{key}.hub", hub["dataset"], "dataset", str(hub.get("revision", "main"))))
-            for k, v in node.items():
-                walk(v, f"{key}.{k}" if key else str(k))
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, f"{key}.{i}")
-        elif isinstance(node, str) and node.startswith("hub:"):
-            org, name, filename = node.removeprefix("hub:").split("/", 2)
-            refs.append(HubRef(key, f"{org}/{name}", "model", "main", filename))
-
-    walk(config, "")
-    data = config["data"]
-    if data["quality"]["method"] == "hf":
-        hf = data["quality"]["hf"]
-        refs.append(HubRef("data.quality.hf.model", hf["model"], "model", hf.get("revision", "main")))
-    tokenizer = data["token_count"]["tokenizer"]
-    if tokenizer and not os.path.exists(tokenizer):
-        refs.append(HubRef("data.token_count.tokenizer", tokenizer, "model", "main"))
-    return refs
 
 
 def _cached_revision(ref: HubRef, cache: Any) -> Any | None:
