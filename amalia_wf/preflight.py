@@ -23,6 +23,7 @@ from typing import Any
 
 from amalia_wf.config import input_problems, validate
 from amalia_wf.cost_plan import gpus
+from amalia_wf.genbench.plan import GenbenchPlan
 from amalia_wf.io import atomic_path
 from amalia_wf.pin_revisions import HubRef, hub_references
 from amalia_wf.preflight_node import COLUMNS, Result, verdict
@@ -298,6 +299,30 @@ def entry_modules(script: str | None, shell: str | None) -> list[str]:
         names += [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module and not n.level]
         return [m for m in dict.fromkeys(names) if m.split(".")[0] != "snakemake"]
     return list(dict.fromkeys(re.findall(r"-m\s+([\w.]+)", shell or "")))
+
+
+# --- scoring models -------------------------------------------------------------------------------
+
+
+def scoring_models(quality: Mapping[str, Any], plan: GenbenchPlan) -> dict[str, dict[str, Any]]:
+    """The models a run loads on its nodes to score text (EuroFilter, the P3B3 variety classifiers,
+    Qwen3Guard), each with the rule that loads it and the config key that names it: name -> what
+    preflight_node.check_model loads, as that rule loads it."""
+    models = {}
+    if quality["method"] == "hf":
+        hf = quality["hf"]
+        models["quality"] = {"rule": "classify_shard", "kind": "quality", "key": "data.quality.hf.model",
+                             "source": hf["model"], "revision": hf.get("revision"), "hub": False, "cfg": dict(quality)}
+    for name, spec in plan.aux.items():
+        guard = name == "guard"
+        models[name] = {
+            "rule": "safety_guard" if guard else "p3b3_classify",
+            "kind": "guard" if guard else "classifier",
+            "key": "genbench.safety.guard" if guard else f"genbench.p3b3.classifiers.{name}",
+            "source": spec.hub or str(spec.path), "revision": spec.revision, "hub": bool(spec.hub),
+            "cfg": dict(plan.guard if guard else plan.classifiers[name]),
+        }
+    return models
 
 
 # --- disk -----------------------------------------------------------------------------------------

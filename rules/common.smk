@@ -35,7 +35,7 @@ from amalia_wf.pin_revisions import unpinned_revisions
 from amalia_wf.cost_plan import gpus, request
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import GenbenchPlan
-from amalia_wf.preflight import LOCAL_CHECKS, entry_modules, runnable_node_checks
+from amalia_wf.preflight import LOCAL_CHECKS, entry_modules, runnable_node_checks, scoring_models
 from amalia_wf.tables.registry import TABLES, table_path
 from amalia_wf.train.launch import launcher
 
@@ -225,36 +225,58 @@ def _from_rule_file(rule, path):
     return os.path.normpath(os.path.join(os.path.dirname(rule.snakefile), path))
 
 
+def _rule_env(rule):
+    """The env a rule's jobs run in, as a path under envs/ without .yaml (without `conda:`, the driver's)."""
+    env_file = _from_rule_file(rule, rule.conda_env) if rule.conda_env else f"{workflow.basedir}/envs/workflow.yaml"
+    return os.path.splitext(os.path.relpath(env_file, f"{workflow.basedir}/envs"))[0]
+
+
 @functools.cache  # called from input and params functions, once the Snakefile is parsed
 def preflight_jobs():
     """For each cluster rule: its request, and the checks its partition gets: env
-    (partition, env name) -> {rule: entry modules}, GPU partition -> (GPUs per node, rules)."""
+    (partition, env name) -> {rule: entry modules}, GPU partition -> (GPUs per node, rules), and
+    each scoring model -> (partition, env, what to load) of the rule that loads it."""
     envs, gpu = {}, {}
     requests = {}
     for r in cluster_rules():
         req = requests[r.name] = request(config["resources"], r.name)
         part = req.get("slurm_partition") or "default"
         script = _from_rule_file(r, r.script) if r.script else None
-        # Without `conda:` a rule runs in the driver's environment.
-        env_file = _from_rule_file(r, r.conda_env) if r.conda_env else f"{workflow.basedir}/envs/workflow.yaml"
-        env = os.path.splitext(os.path.relpath(env_file, f"{workflow.basedir}/envs"))[0]
-        envs.setdefault((part, env), {})[r.name] = entry_modules(script, r.shellcmd)
+        envs.setdefault((part, _rule_env(r)), {})[r.name] = entry_modules(script, r.shellcmd)
         per_node = gpus({**req, "nodes": 1})
         if per_node:
             count, rules = gpu.get(part, (0, []))
             gpu[part] = (max(count, per_node), rules + [r.name])
-    return requests, envs, gpu
+    models = {
+        name: (requests[m["rule"]].get("slurm_partition") or "default", _rule_env(workflow.get_rule(m["rule"])), m)
+        for name, m in scoring_models(config["data"]["quality"], GB_PLAN).items()
+    }
+    return requests, envs, gpu, models
 
 
 def preflight_fragments(wildcards):
-    _, envs, gpu = preflight_jobs()
+    requests, envs, gpu, models = preflight_jobs()
     runnable = runnable_node_checks({p: n for p, (n, _) in gpu.items()})
     on_slurm = lambda p: runnable is None or p == "default" or p in runnable[0]
+    # A model's rule asking for GPUs its partition lacks would wait forever; the slurm row says so.
+    fits = lambda p, m: runnable is None or p in runnable[1] or not gpus(requests[m["rule"]])
     return (
         [f"{PREFLIGHT_DIR}/{c}.csv" for c in LOCAL_CHECKS]
         + [f"{PREFLIGHT_DIR}/env/{p}/{e}.csv" for p, e in envs if on_slurm(p)]
         + [f"{PREFLIGHT_DIR}/gpu/{p}.csv" for p in gpu if runnable is None or p in runnable[1]]
+        + [f"{PREFLIGHT_DIR}/model/{n}/{p}/{e}.csv" for n, (p, e, m) in models.items() if on_slurm(p) and fits(p, m)]
     )
+
+
+def model_check_resources():
+    """A model check's job asks for what the rule that loads the model asks for (memory, GPUs
+    on one node), on its partition, with the preflight's short time limit."""
+    used = lambda wc: preflight_jobs()[0][preflight_jobs()[3][wc.model][2]["rule"]]
+    return {
+        **node_resources("preflight_model"),
+        "mem_mb": lambda wc: used(wc)["mem_mb"],
+        "gpu": lambda wc: gpus({**used(wc), "nodes": 1}),
+    }
 
 
 def node_resources(rule_name, **extra):

@@ -1,8 +1,8 @@
 # `snakemake preflight` (amalia_wf/preflight.py): one job per check, on the submit host (archives,
-# hub, judge, Slurm, disk) or on a node of each partition the rules use (their envs, the GPUs). A
-# failed check is a `fail` row with its fix and the job still succeeds, so one run reports every
-# problem; results/preflight.csv joins the rows and the `preflight` rule prints them and fails the
-# run if any check failed. Not part of `all`.
+# hub, judge, Slurm, disk) or on a node of each partition the rules use (their envs, the GPUs, the
+# scoring models). A failed check is a `fail` row with its fix and the job still succeeds, so one
+# run reports every problem; results/preflight.csv joins the rows and the `preflight` rule prints
+# them and fails the run if any check failed. Not part of `all`.
 #
 # The checks look at the present state, so every invocation must run them again: their rows go
 # to a folder stamped with the invocation's start (temporary files, removed once joined), so
@@ -66,6 +66,28 @@ rule preflight_gpu:
     resources:
         # A whole node's GPUs when the partition's rules ask for them per node, else one.
         **node_resources("preflight_gpu", gres=lambda wc: f"gpu:{preflight_jobs()[2][wc.partition][0]}"),
+    script:
+        "../scripts/preflight_node.py"
+
+
+# A scoring model (EuroFilter, the P3B3 classifiers, Qwen3Guard) loaded and given one probe on a
+# node of the partition of the rule that loads it, in that rule's env, with its memory and GPUs.
+rule preflight_model:
+    output:
+        temp("results/preflight/{run}/model/{model}/{partition}/{env}.csv"),
+    wildcard_constraints:
+        run=PREFLIGHT_RUN,
+        model="|".join(map(re.escape, preflight_jobs()[3])) or "(?!)",
+        partition=r"[^/]+",
+    params:
+        model=lambda wc: preflight_jobs()[3][wc.model][2],
+    log:
+        "results/logs/preflight/{run}/model/{model}.log",
+    conda:
+        "../envs/{env}.yaml"
+    threads: threads_for("preflight_model")
+    resources:
+        **model_check_resources(),
     script:
         "../scripts/preflight_node.py"
 

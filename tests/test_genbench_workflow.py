@@ -197,11 +197,13 @@ def test_judge_end_to_end_with_missing_and_cache(default_run, tmp_path):
         again = run_snakemake(workdir, "genbench_tables")
         assert "Nothing to be done" in again.stdout + again.stderr
         assert server.count == first
-        # Judge jobs forced to rerun: every answered call comes from the cache; only the two
-        # failed ones are sent again (and now answered).
+        # Judge jobs forced to rerun: every answered call comes from the cache; only the failed ones
+        # are sent again (and now answered). When both tiny models gave the same answer their two
+        # failed requests are one request, which the cache then answers for the second job.
+        failed_requests = {r["body"]["messages"][-1]["content"] for r in server.requests[:first] if r["behaviour"] == "500"}
         run_snakemake(workdir, "genbench", "--forcerun", "genbench_judge")
         resent = [r["body"]["messages"][-1]["content"] for r in server.requests[first:]]
-        assert len(resent) == 2 and all(FAILING in text for text in resent)
+        assert set(resent) == failed_requests and len(resent) <= 2 and all(FAILING in text for text in resent)
         judged = list(read_jsonl_gz(workdir / "results/genbench/amalia-tiny-dpo/alba/judged/gemma.jsonl.gz"))
         assert all(r["status"] == "ok" and r["score"] == 4 for r in judged)
         second = server.count
