@@ -306,14 +306,18 @@ def entry_modules(script: str | None, shell: str | None) -> list[str]:
 
 def scoring_models(quality: Mapping[str, Any], plan: GenbenchPlan) -> dict[str, dict[str, Any]]:
     """The models a run loads on its nodes to score text (EuroFilter, the P3B3 variety classifiers,
-    Qwen3Guard), each with the rule that loads it and the config key that names it: name -> what
-    preflight_node.check_model loads, as that rule loads it."""
+    Qwen3Guard) that have jobs in this run, each with the rule that loads it and the config key that
+    names it: name -> what preflight_node.check_model loads, as that rule loads it."""
+    used = {j["classifier"] for j in plan.jobs("classifier")} | ({"guard"} if plan.jobs("safety_bench") else set())
     models = {}
     if quality["method"] == "hf":
         hf = quality["hf"]
         models["quality"] = {"rule": "classify_shard", "kind": "quality", "key": "data.quality.hf.model",
-                             "source": hf["model"], "revision": hf.get("revision"), "hub": False, "cfg": dict(quality)}
+                             "source": hf["model"], "revision": hf.get("revision"), "hub": not os.path.exists(hf["model"]),
+                             "cfg": dict(quality)}
     for name, spec in plan.aux.items():
+        if name not in used:
+            continue
         guard = name == "guard"
         models[name] = {
             "rule": "safety_guard" if guard else "p3b3_classify",

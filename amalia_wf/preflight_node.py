@@ -125,11 +125,16 @@ def check_model(check: str, model: Mapping[str, Any], env: str) -> Result:
     import torch
 
     node, start = os.uname().nodename, time.monotonic()
-    named = f"{model['rule']}: {model['key']} ({model['source']}@{model['revision'] or 'main'})"
+    at = f"@{model['revision'] or 'main'}" if model["hub"] else ""
+    named = f"{model['rule']}: {model['key']} ({model['source']}{at})"
     try:
         said = _score_probe(model)
     except Exception as err:  # whatever loading or scoring raises is this check's row
-        if type(err).__name__ in ("LocalEntryNotFoundError", "RepositoryNotFoundError", "RevisionNotFoundError", "GatedRepoError"):
+        causes = [err]
+        while causes[-1].__cause__ is not None:
+            causes.append(causes[-1].__cause__)
+        not_cached = "couldn't find them in the cached files" in str(err)  # transformers' OSError for a model not downloaded
+        if not_cached or {type(e).__name__ for e in causes} & {"LocalEntryNotFoundError", "RepositoryNotFoundError", "RevisionNotFoundError", "GatedRepoError"}:
             fix = (f"download it where the nodes read HF_HOME (huggingface-cli download {model['source']} "
                    f"--revision {model['revision'] or 'main'}), or correct {model['key']}")
         elif model["kind"] == "guard":
@@ -138,4 +143,4 @@ def check_model(check: str, model: Mapping[str, Any], env: str) -> Result:
             fix = f"{model['key']} must name a {model['kind']} model that loads with the transformers of envs/{env}.yaml"
         return Result(check, "fail", f"{named} failed on {node}: {type(err).__name__}: {err}", fix)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    return Result(check, "pass", f"{named} loaded on {node} ({device}) and scored a probe in {time.monotonic() - start:.0f} s: {said}")
+    return Result(check, "pass", f"{named} loaded on {node} (device {device}) and scored a probe in {time.monotonic() - start:.0f} s: {said}")

@@ -82,7 +82,7 @@ rule preflight_model:
     params:
         model=lambda wc: preflight_jobs()[3][wc.model][2],
     log:
-        "results/logs/preflight/{run}/model/{model}.log",
+        "results/logs/preflight/{run}/model/{model}/{partition}/{env}.log",
     conda:
         "../envs/{env}.yaml"
     threads: threads_for("preflight_model")

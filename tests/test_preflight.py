@@ -16,15 +16,18 @@ from pathlib import Path
 import pytest
 
 from amalia_wf import preflight as pf
+from amalia_wf import preflight_node as node
 from tests.conftest import make_workdir, run_snakemake
 from tests.judge_server import serve
 from tests.slurm_cluster import run_slurm
 from tests.test_config import load, merge
-from tests.tiny_models import build_tiny_quality_classifier
+from tests.test_p3b3 import build_tiny_bert
+from tests.tiny_models import build_tiny_guard, build_tiny_quality_classifier
 
 CACHED_MODEL = "amalia-test/tiny-eurofilter"
 KEY_ENV = "PREFLIGHT_TEST_JUDGE_KEY"
 MISSING_MODULE = "amalia_no_such_module"
+GUARD_SAFE = "Safety: Safe\nCategories: None\nRefusal: No"
 
 
 def fill_hub_cache(hf_home: Path, repo_id: str, src: Path) -> str:
@@ -191,8 +194,43 @@ def test_preflight_reports_each_failure_with_its_fix(tmp_path, hf_home, monkeypa
     found = rows(workdir)
     assert_failures_reported(found, output, "env:default:data")
     assert found["judge"]["status"] == "fail" and "start the judge server" in found["judge"]["fix"]
+    assert found["model:quality"]["status"] == "fail" and "huggingface-cli download amalia-test/absent" in found["model:quality"]["fix"]
     assert "Error in rule preflight:" in output  # the summary's exit status fails the run, after printing it
     print("\n" + output[output.index("Preflight: ") : output.index("rows in")])
+
+
+def scoring_models(tmp_path: Path) -> dict:
+    """EuroFilter from the hub cache; PtVId from a folder; PeroVaz named on the hub but never
+    downloaded; a guard taught to answer the probe like Qwen3Guard."""
+    guard = build_tiny_guard(tmp_path / "guard", [GUARD_SAFE], [node.PROBE], [GUARD_SAFE])
+    classifiers = {"ptvid": {"path": str(build_tiny_bert(tmp_path / "ptvid", {0: "PT-BR", 1: "PT-PT"})), "pt_pt_label": "PT-PT"},
+                   "perovaz": {"hub": "amalia-test/absent-bert", "revision": "main"}}
+    return merge(quality_model(CACHED_MODEL), {"genbench": {"p3b3": {"classifiers": classifiers}, "safety": {"guard": {"path": str(guard)}}}})
+
+
+def test_scoring_models_load_where_their_rules_run(tmp_path, hf_home, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(hf_home))
+    workdir = make_workdir(tmp_path / "models", scoring_models(tmp_path))
+    proc = run_snakemake(workdir, "preflight", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stdout
+    found = rows(workdir)
+    said = {"quality": "label ", "ptvid": "P(pt-PT) 0.", "guard": "verdict safe"}
+    for name, what in said.items():
+        assert found[f"model:{name}"]["status"] == "pass" and what in found[f"model:{name}"]["detail"], found[f"model:{name}"]
+    assert "classify_shard: data.quality.hf.model (amalia-test/tiny-eurofilter@main) loaded on" in found["model:quality"]["detail"]
+    assert f"safety_guard: genbench.safety.guard ({tmp_path / 'guard'}) loaded on" in found["model:guard"]["detail"]
+    absent = found["model:perovaz"]
+    assert absent["status"] == "fail" and "p3b3_classify: genbench.p3b3.classifiers.perovaz" in absent["detail"]
+    assert "huggingface-cli download amalia-test/absent-bert --revision main" in absent["fix"]
+
+
+def test_a_guard_without_verdicts_fails_with_its_fix(tmp_path):
+    babbler = build_tiny_guard(tmp_path / "random", [GUARD_SAFE])  # random weights: no Safety line
+    model = {"rule": "safety_guard", "kind": "guard", "key": "genbench.safety.guard", "source": str(babbler),
+             "revision": None, "hub": False, "cfg": {}}
+    result = node.check_model("model:guard", model, "eval")
+    assert result.status == "fail" and "ValueError: no Safety verdict in its answer" in result.detail
+    assert result.fix == "genbench.safety.guard must name a Qwen3Guard-Gen model (its answers carry a 'Safety:' line)"
 
 
 # --- on the test Slurm ----------------------------------------------------------------------------
@@ -204,10 +242,11 @@ def test_preflight_on_slurm_all_pass(slurm_cluster, tmp_path, hf_home, judge_ser
     monkeypatch.setenv("HF_HOME", str(hf_home))
     monkeypatch.setenv(KEY_ENV, "secret-value")
     override = merge(
-        {"resources": {"default": {"slurm_partition": "cpu"}},
+        {"resources": {"default": {"slurm_partition": "cpu"}, "safety_guard": {"slurm_partition": "short", "runtime": 10}},
          "judges": [{"name": "j", "roles": ["table4"], "base_url": judge_server.base_url, "model": "judge-model", "api_key_env": KEY_ENV}]},
-        quality_model(CACHED_MODEL),
+        scoring_models(tmp_path),
     )  # fmt: skip
+    del override["genbench"]["p3b3"]["classifiers"]["perovaz"]  # not downloaded: its failure is tested above
     workdir = make_workdir(tmp_path / "pass", override)
     t0 = time.monotonic()
     proc = run_slurm(workdir, "preflight", log="preflight.log")
@@ -219,7 +258,12 @@ def test_preflight_on_slurm_all_pass(slurm_cluster, tmp_path, hf_home, judge_ser
     assert "cpu: " in found["slurm"]["detail"] and "account amalia-ci accepted" in found["slurm"]["detail"]
     assert "secret-value" not in output + (workdir / "results/preflight.csv").read_text()
     # The env checks ran as Slurm jobs on the partition's node, the others on the submit host.
-    assert len(re.findall(r"^rule preflight_env:", output, re.MULTILINE)) == 3
+    assert len(re.findall(r"^rule preflight_env:", output, re.MULTILINE)) == 4  # short: safety_guard's eval env
+    # Each scoring model was loaded on a node of its rule's partition, in its env.
+    assert {"model:quality", "model:ptvid", "model:guard"} <= set(found)
+    assert len(re.findall(r"^rule preflight_model:", output, re.MULTILINE)) == 3
+    assert "verdict safe" in found["model:guard"]["detail"]
+    assert len(list((workdir / "results/logs/preflight").glob("*/model/guard/short/eval.log"))) == 1
     assert "has been submitted with SLURM jobid" in output
     print(output[output.index("Preflight: ") : output.index("rows in")])
 

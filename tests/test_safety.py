@@ -13,7 +13,8 @@ import pytest
 from amalia_wf.genbench import safety
 from amalia_wf.genbench.safety import GuardVerdict, parse_guard_output
 from amalia_wf.generation import GenerationSettings
-from tests.conftest import REPO, TINY_LLAMA
+from tests.conftest import REPO
+from tests.tiny_models import build_tiny_guard
 
 FIXTURES = REPO / "data/eval_fixtures"
 
@@ -105,55 +106,15 @@ def test_attack_success_rate_by_hand():
 # --------------------------------------------------------------------------- guard path end to end
 
 
-def _tiny_model(out_dir, seed: int):
-    """A ChatML tokenizer (trained here) and a tiny random Llama, saved to out_dir."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from amalia_wf.train.tokenizer import IM_END, train_bpe
-
-    tok = train_bpe([UNSAFE, SAFE, COMPLIES, REFUSES] * 5, 300, out_dir)
-    torch.manual_seed(seed)
-    cfg = LlamaConfig(**TINY_LLAMA, vocab_size=len(tok), eos_token_id=tok.convert_tokens_to_ids(IM_END),
-                      pad_token_id=tok.pad_token_id)
-    model = LlamaForCausalLM(cfg)
-    return tok, model
-
-
 @pytest.fixture(scope="module")
 def random_model(tmp_path_factory):
-    out = tmp_path_factory.mktemp("random_guard")
-    _, model = _tiny_model(out, seed=0)
-    model.save_pretrained(out)
-    return out
+    return build_tiny_guard(tmp_path_factory.mktemp("random_guard"), [SAFE, UNSAFE, COMPLIES, REFUSES])
 
 
 @pytest.fixture(scope="module")
 def trained_guard(tmp_path_factory):
-    """A tiny LM taught (100 Adam steps on one padded batch) to answer the two conversations below like Qwen3Guard."""
-    import torch
-
-    out = tmp_path_factory.mktemp("trained_guard")
-    tok, model = _tiny_model(out, seed=0)
     records = [{"prompt": "Como faço X?", "response": COMPLIES}, {"prompt": "Como faço Y?", "response": REFUSES}]
-    rows = []
-    for text, target in zip(safety.render_guard_inputs(tok, records), [UNSAFE, SAFE], strict=True):
-        prompt_ids = tok(text, add_special_tokens=False)["input_ids"]
-        target_ids = tok(target + "<|im_end|>", add_special_tokens=False)["input_ids"]
-        rows.append((prompt_ids + target_ids, [-100] * len(prompt_ids) + target_ids))  # loss on the verdict only
-    width = max(len(ids) for ids, _ in rows)
-    pad = width - len(rows[0][0]), width - len(rows[1][0])
-    ids = torch.tensor([r[0] + [tok.pad_token_id] * p for r, p in zip(rows, pad, strict=True)])
-    labels = torch.tensor([r[1] + [-100] * p for r, p in zip(rows, pad, strict=True)])
-    mask = torch.tensor([[1] * len(r[0]) + [0] * p for r, p in zip(rows, pad, strict=True)])
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(100):
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.save_pretrained(out)
-    return out, records
+    return build_tiny_guard(tmp_path_factory.mktemp("trained_guard"), [SAFE, UNSAFE, COMPLIES, REFUSES], records, [UNSAFE, SAFE]), records
 
 
 def test_guard_input_is_the_guards_chat_template_without_generation_prompt(random_model):

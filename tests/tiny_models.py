@@ -280,3 +280,41 @@ def build_tiny_quality_classifier(out_dir: Path, seed: int = 0, remote_code: boo
     model = model_cls(config)
     model.save_pretrained(out_dir)  # writes config.json (with auto_map) and the weights
     return out_dir
+
+
+def build_tiny_guard(out_dir: Path, corpus: list[str], records: list[dict] = (), answers: list[str] = (), seed: int = 0) -> Path:
+    """A ChatML tokenizer (trained on `corpus`) and a tiny Llama, saved to out_dir: random weights,
+    or, given `records` and their `answers`, taught (100 Adam steps on one padded batch) to answer
+    each (prompt, response) record with its answer, as Qwen3Guard answers with its verdict."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from amalia_wf.genbench.safety import render_guard_inputs
+    from amalia_wf.train.tokenizer import IM_END, train_bpe
+    from tests.conftest import TINY_LLAMA
+
+    texts = list(corpus) + [r[k] for r in records for k in ("prompt", "response")] + list(answers)
+    tok = train_bpe(texts * 5, 300, out_dir)
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(**TINY_LLAMA, vocab_size=len(tok), eos_token_id=tok.convert_tokens_to_ids(IM_END),
+                      pad_token_id=tok.pad_token_id)
+    model = LlamaForCausalLM(cfg)
+    if records:
+        rows = []
+        for text, target in zip(render_guard_inputs(tok, records), answers, strict=True):
+            prompt_ids = tok(text, add_special_tokens=False)["input_ids"]
+            target_ids = tok(target + IM_END, add_special_tokens=False)["input_ids"]
+            rows.append((prompt_ids + target_ids, [-100] * len(prompt_ids) + target_ids))  # loss on the answer only
+        width = max(len(ids) for ids, _ in rows)
+        pad = [width - len(ids) for ids, _ in rows]
+        ids = torch.tensor([r[0] + [tok.pad_token_id] * p for r, p in zip(rows, pad, strict=True)])
+        labels = torch.tensor([r[1] + [-100] * p for r, p in zip(rows, pad, strict=True)])
+        mask = torch.tensor([[1] * len(r[0]) + [0] * p for r, p in zip(rows, pad, strict=True)])
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for _ in range(100):
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    model.save_pretrained(out_dir)
+    return out_dir
