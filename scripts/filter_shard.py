@@ -6,4 +6,4 @@ setup(snakemake)
 from amalia_wf.data.shard import ShardProcessor
 
 files = [(snakemake.params.first_file + i, path) for i, path in enumerate(snakemake.params.files)]
-ShardProcessor(snakemake.config["data"]).run(snakemake.wildcards.collection, files, snakemake.output)
+ShardProcessor(snakemake.config["data"]).run(snakemake.wildcards.collection, files, snakemake.output, snakemake.threads)

@@ -27,6 +27,14 @@ class Funnel:
     def drop(self, stage: str, reason: str) -> None:
         self.reasons[(stage, reason)] += 1
 
+    def merge(self, other: Funnel) -> None:
+        """Add another part's counts (a stage reached by any part keeps the stages' order: the
+        stages are passed in one order, so each part's stages are a prefix of it)."""
+        for stage, row in other.rows.items():
+            mine = self.rows.setdefault(stage, [0, 0, 0, 0])
+            mine[:] = [a + b for a, b in zip(mine, row, strict=True)]
+        self.reasons.update(other.reasons)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "stages": [{"stage": s, "docs_in": r[0], "docs_out": r[1], "chars_in": r[2], "chars_out": r[3]} for s, r in self.rows.items()],

@@ -78,6 +78,10 @@ class SignatureWriter:
             self.keys.append(key)
             self.sigs.append(sig)
 
+    def extend(self, other: SignatureWriter) -> None:
+        self.keys += other.keys
+        self.sigs += other.sigs
+
     def write(self, path: str | Path) -> None:
         keys = np.asarray(self.keys, dtype=np.uint64)
         sigs = np.stack(self.sigs) if self.sigs else np.zeros((0, self.signer.width), dtype=np.uint64)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
+import multiprocessing
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from datatrove.pipeline.formatters import FTFYFormatter, SymbolLinesFormatter
@@ -109,36 +111,99 @@ class ShardProcessor:
         meta["filter_values"] = values
         yield {"id": record.record_id, "text": text, "metadata": meta}
 
-    def run(self, collection: str, files: list[tuple[int, str]], out: Mapping[str, str]) -> dict[str, Any]:
-        """Process (file index, path) pairs; write docs, exclusions, signatures and stats to `out`."""
-        counts = ReadCounts()
-        funnel = Funnel()
-        excluded: list[dict[str, Any]] = []
-        lang_hist: dict[str, list[int]] = {}
-        domains: Counter[str] = Counter()
-        sigs = SignatureWriter(self.signer)
+    def file_documents(self, collection: str, file_index: int, path: str) -> tuple[list[dict[str, Any]], Tally]:
+        """One file's kept documents and its tally."""
+        tally = Tally(SignatureWriter(self.signer))
+        docs = []
+        for record in read_html_records(path, file_index, tally.counts, self.cfg["on_unreadable"] == "skip"):
+            for doc in self.documents(record, tally.funnel, tally.excluded, tally.lang_hist):
+                doc["metadata"]["collection"] = collection
+                tally.domains[self.domains(doc["metadata"]["url"]).top_domain_under_public_suffix or "?"] += 1
+                tally.sigs.add(doc["metadata"]["doc_key"], doc["text"])
+                docs.append(doc)
+        return docs, tally
+
+    def run(self, collection: str, files: list[tuple[int, str]], out: Mapping[str, str], workers: int = 1) -> dict[str, Any]:
+        """Process (file index, path) pairs on `workers` processes; write docs, exclusions,
+        signatures and stats to `out`. The files' results are joined in file order, so the outputs
+        are the same bytes whatever the number of workers."""
+        total = Tally(SignatureWriter(self.signer))
 
         def kept() -> Iterator[dict[str, Any]]:
-            skip_unreadable = self.cfg["on_unreadable"] == "skip"
-            for file_index, path in files:
-                for record in read_html_records(path, file_index, counts, skip_unreadable):
-                    for doc in self.documents(record, funnel, excluded, lang_hist):
-                        doc["metadata"]["collection"] = collection
-                        domains[self.domains(doc["metadata"]["url"]).top_domain_under_public_suffix or "?"] += 1
-                        sigs.add(doc["metadata"]["doc_key"], doc["text"])
-                        yield doc
+            for docs, tally in ordered_map(self, collection, files, workers):
+                total.merge(tally)
+                yield from docs
 
         n_docs = write_jsonl_gz(out["docs"], kept())
-        write_jsonl_gz(out["excluded"], excluded)
-        sigs.write(out["signatures"])
+        write_jsonl_gz(out["excluded"], total.excluded)
+        total.sigs.write(out["signatures"])
         stats = {
             "collection": collection,
             "files": [path for _, path in files],
-            "read": asdict(counts),
+            "read": asdict(total.counts),
             "kept": n_docs,
-            "funnel": funnel.to_json(),
-            "language_histogram": lang_hist,
-            "domains": dict(sorted(domains.items())),
+            "funnel": total.funnel.to_json(),
+            "language_histogram": total.lang_hist,
+            "domains": dict(sorted(total.domains.items())),
         }
         write_json(out["stats"], stats)
         return stats
+
+
+@dataclass
+class Tally:
+    """What a shard counts besides its documents, per file, then summed in file order."""
+
+    sigs: SignatureWriter
+    counts: ReadCounts = field(default_factory=ReadCounts)
+    funnel: Funnel = field(default_factory=Funnel)
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    lang_hist: dict[str, list[int]] = field(default_factory=dict)
+    domains: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: Tally) -> None:
+        self.sigs.extend(other.sigs)
+        self.counts.merge(other.counts)
+        self.funnel.merge(other.funnel)
+        self.excluded += other.excluded
+        for language, bins in other.lang_hist.items():
+            mine = self.lang_hist.setdefault(language, [0] * LANG_BINS)
+            mine[:] = [a + b for a, b in zip(mine, bins, strict=True)]
+        self.domains.update(other.domains)
+
+
+# The processor of a pool's workers: set before the fork, so each worker inherits the loaded models.
+_WORKER: ShardProcessor | None = None
+
+
+def _work(collection: str, file_index: int, path: str) -> tuple[list[dict[str, Any]], Tally]:
+    assert _WORKER is not None
+    return _WORKER.file_documents(collection, file_index, path)
+
+
+def ordered_map(
+    processor: ShardProcessor, collection: str, files: list[tuple[int, str]], workers: int
+) -> Iterator[tuple[list[dict[str, Any]], Tally]]:
+    """Each file's (documents, tally), in file order, computed by `workers` forked processes. At
+    most 2 x workers files are in flight or waiting to be joined, so a slow file holds back a
+    bounded number of finished ones, not the whole shard."""
+    if workers <= 1:
+        for file_index, path in files:
+            yield processor.file_documents(collection, file_index, path)
+        return
+    global _WORKER
+    _WORKER = processor
+    # fork: a job's script is not an importable module (spawn would re-run it), and the workers share
+    # the parent's loaded models instead of loading them again.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending: deque[Future[tuple[list[dict[str, Any]], Tally]]] = deque()
+        todo = iter(files)
+        for file_index, path in todo:
+            pending.append(pool.submit(_work, collection, file_index, path))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            yield pending.popleft().result()
+            for file_index, path in todo:
+                pending.append(pool.submit(_work, collection, file_index, path))
+                break

@@ -7,7 +7,7 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -68,6 +68,11 @@ class ReadCounts:
                 "reason": reason,
             }
         )
+
+    def merge(self, other: ReadCounts) -> None:
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            setattr(self, f.name, mine + theirs)
 
 
 @dataclass(frozen=True)
