@@ -103,6 +103,7 @@ def job_counts(
         "build_split": len(labels),
         "tokenize_source": len(mixture),
         "evaluate_model": models,
+        "heldout_perplexity": models * any("debian" in c for c in collections),
         "genbench_generate": len(genbench.jobs("bench")),
         "p3b3_variety": p3b3_models,
         "p3b3_classify": len(genbench.jobs("classifier")),
