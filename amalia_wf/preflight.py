@@ -304,6 +304,10 @@ def entry_modules(script: str | None, shell: str | None) -> list[str]:
 # --- scoring models -------------------------------------------------------------------------------
 
 
+# The rule that loads each kind of scoring model: its model check runs where and as that rule does.
+MODEL_RULES = {"quality": "classify_shard", "classifier": "p3b3_classify", "guard": "safety_guard"}
+
+
 def scoring_models(quality: Mapping[str, Any], plan: GenbenchPlan) -> dict[str, dict[str, Any]]:
     """The models a run loads on its nodes to score text (EuroFilter, the P3B3 variety classifiers,
     Qwen3Guard) that have jobs in this run, each with the rule that loads it and the config key that
@@ -312,16 +316,17 @@ def scoring_models(quality: Mapping[str, Any], plan: GenbenchPlan) -> dict[str, 
     models = {}
     if quality["method"] == "hf":
         hf = quality["hf"]
-        models["quality"] = {"rule": "classify_shard", "kind": "quality", "key": "data.quality.hf.model",
+        models["quality"] = {"rule": MODEL_RULES["quality"], "kind": "quality", "key": "data.quality.hf.model",
                              "source": hf["model"], "revision": hf.get("revision"), "hub": not os.path.exists(hf["model"]),
                              "cfg": dict(quality)}
     for name, spec in plan.aux.items():
         if name not in used:
             continue
         guard = name == "guard"
+        kind = "guard" if guard else "classifier"
         models[name] = {
-            "rule": "safety_guard" if guard else "p3b3_classify",
-            "kind": "guard" if guard else "classifier",
+            "rule": MODEL_RULES[kind],
+            "kind": kind,
             "key": "genbench.safety.guard" if guard else f"genbench.p3b3.classifiers.{name}",
             "source": spec.hub or str(spec.path), "revision": spec.revision, "hub": bool(spec.hub),
             "cfg": dict(plan.guard if guard else plan.classifiers[name]),

@@ -36,7 +36,7 @@ from amalia_wf.cost_plan import gpus, request
 from amalia_wf.evaluate.models import ModelSpec
 from amalia_wf.genbench.plan import GenbenchPlan
 from amalia_wf.preflight import LOCAL_CHECKS, entry_modules, runnable_node_checks, scoring_models
-from amalia_wf.tables.registry import TABLES, table_path
+from amalia_wf.tables.registry import HELDOUT_TABLE, TABLES, table_path
 from amalia_wf.train.launch import launcher
 
 # `snakemake preflight` reports missing inputs as rows instead of stopping at the first. Snakemake
@@ -60,6 +60,10 @@ SHARD_IDS = {name: [f"{i:05d}" for i in range(len(s))] for name, s in SHARDS.ite
 DEBIAN = {name: c["debian"] for name, c in COLLECTIONS.items() if "debian" in c}
 DEBIAN_PACKAGES = debian_packages(config["data"]["collections"])
 DEBIAN_TARGETS = [f"{DEBIAN_DIR}/{c}/{f}" for c in DEBIAN for f in ("pairs.stats.json", "ptc.stats.json")]
+# The pages held out of every training set (none without a debian collection): the held-out
+# perplexity of each evaluated model, a table of its own.
+HELDOUT_FILES = [f"{DEBIAN_DIR}/{c}/heldout.jsonl" for c in DEBIAN]
+RUN_TABLES = {name: t for name, t in TABLES.items() if name != HELDOUT_TABLE or HELDOUT_FILES}
 
 
 def debian_trees(wildcards):
@@ -177,6 +181,11 @@ def eval_model_input(wildcards):
 
 def eval_outputs(model):
     return [f"results/eval/{model}/{task}.json" for task in EVAL_TASKS]
+
+
+def heldout_outputs():
+    """Each evaluated model's held-out perplexity, when pages are held out."""
+    return [f"results/eval/{m}/heldout_perplexity.json" for m in EVAL_MODELS] if HELDOUT_FILES else []
 
 
 def benchmark_source_input(wildcards):

@@ -65,7 +65,9 @@ rule evaluate_model:
     params:
         spec=lambda wc: EVAL_MODELS[wc.model],
         tasks=EVAL_TASKS,
-        settings={k: v for k, v in EVAL.items() if k not in ("models", "trained", "tasks", "benchmarks")}
+        settings={
+            k: v for k, v in EVAL.items() if k not in ("models", "trained", "tasks", "benchmarks", "heldout_bootstrap")
+        }
         | {"seed": config["seed"]},
         cache=lambda wc: f"results/eval/.cache/{wc.model}",
     log:
@@ -83,7 +85,38 @@ rule evaluate_model:
         "../scripts/evaluate_model.py"
 
 
+# Each model's perplexity on the pt-PT and the pt-BR side of the pages held out of training
+# (amalia_wf/evaluate/perplexity.py); only when a debian collection holds pages out.
+rule heldout_perplexity:
+    input:
+        model=eval_model_input,
+        heldout=HELDOUT_FILES,
+    output:
+        "results/eval/{model}/heldout_perplexity.json",
+    params:
+        spec=lambda wc: EVAL_MODELS[wc.model],
+        window=EVAL["max_length"],
+        samples=EVAL["heldout_bootstrap"],
+        seed=config["seed"],
+    log:
+        "results/logs/evaluate/heldout_perplexity/{model}.log",
+    benchmark:
+        BENCHMARK_PLAN.add(
+            "heldout_perplexity",
+            "results/benchmarks/evaluate/heldout_perplexity/{model}.tsv",
+            wildcard_jobs(model=EVAL_MODELS) if HELDOUT_FILES else [],
+        )
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("heldout_perplexity")
+    resources:
+        **resources_for("heldout_perplexity"),
+    script:
+        "../scripts/heldout_perplexity.py"
+
+
 rule evaluate:
     input:
         [eval_outputs(m) for m in EVAL_MODELS],
         GB_OUTPUTS,
+        heldout_outputs(),

@@ -89,7 +89,7 @@ rule preflight_model:
     resources:
         **model_check_resources(),
     script:
-        "../scripts/preflight_node.py"
+        "../scripts/preflight_model.py"
 
 
 rule preflight_table:

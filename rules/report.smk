@@ -14,7 +14,8 @@
 # missing file from a job that did not run. One consequence: a benchmark file deleted by hand makes
 # its job rerun the next time the summary is built.
 #
-# Tables: every one in amalia_wf.tables.registry (whose entries the table rules' outputs are).
+# Tables: every one in amalia_wf.tables.registry this run makes (RUN_TABLES; the registry's entries
+# are the table rules' outputs).
 # Input functions: evaluated once the whole Snakefile is parsed, so the benchmarked rules of stages
 # included after this file are read as well.
 from dataclasses import asdict
@@ -44,7 +45,7 @@ rule run_summary:
                 if table.caption is None
                 else table_path(name, "csv")
             )
-            for name, table in TABLES.items()
+            for name, table in RUN_TABLES.items()
         ],
         plan=report("results/report/plan.csv", category="Run", caption="../report/plan.rst"),  # rules/plan.smk
     output:
@@ -63,7 +64,7 @@ rule run_summary:
                 "rule": table.rule,
                 "inputs": [str(f) for f in getattr(rules, table.rule).input if not callable(f)],
             }
-            for name, table in TABLES.items()
+            for name, table in RUN_TABLES.items()
         },
         # The config reaches the script as snakemake.config; its digest here reruns the summary
         # whenever the config changes.
@@ -83,4 +84,4 @@ rule run_summary:
 rule run_report:
     input:
         rules.run_summary.output,
-        html_pages(),
+        html_pages(RUN_TABLES),

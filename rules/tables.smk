@@ -31,7 +31,29 @@ rule table3:
         "../scripts/table3.py"
 
 
+rule heldout_table:
+    localrule: True
+    input:
+        heldout_outputs(),
+    output:
+        **table_outputs(HELDOUT_TABLE),
+    params:
+        models=list(EVAL_MODELS.values()),
+        results=dict(zip(EVAL_MODELS, heldout_outputs())),
+        tolerance=config["tables"]["tolerance"],
+    log:
+        "results/logs/tables/heldout_table.log",
+    conda:
+        "../envs/eval.yaml"
+    threads: threads_for("heldout_table")
+    resources:
+        **resources_for("heldout_table"),
+    script:
+        "../scripts/heldout_table.py"
+
+
 rule tables:
     input:
         rules.table3.output,
         rules.genbench_tables.input,
+        [table_path(HELDOUT_TABLE, "csv")] if HELDOUT_FILES else [],

@@ -8,8 +8,6 @@ from amalia_wf import preflight_node as node
 wc, params = snakemake.wildcards, snakemake.params
 if snakemake.rule == "preflight_env":
     result = node.check_imports(f"env:{wc.partition}:{wc.env}", params.modules)
-elif snakemake.rule == "preflight_model":
-    result = node.check_model(f"model:{wc.model}", params.model, wc.env)
 else:
     result = node.check_gpu(f"gpu:{wc.partition}", params.gpus, params.rules)
 node.write_result(snakemake.output[0], result)

@@ -7,6 +7,7 @@ this machine's apt sources carry it.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ from amalia_wf.evaluate import suite
 from amalia_wf.evaluate.ptc_mining import BLANK, cloze, mine, sentences
 from amalia_wf.io import read_jsonl_gz
 from tests.conftest import REPO, make_workdir, run_snakemake
-from tests.test_config import merge
+from tests.test_config import load, merge
 
 DEFAULT_CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text(encoding="utf-8"))
 DEBIAN_CONFIG = yaml.safe_load((REPO / "config/debian.yaml").read_text(encoding="utf-8"))
@@ -348,7 +349,9 @@ def test_the_data_stage_reads_the_pages_as_a_collection_and_mines_ptc(debs, tmp_
     """The workflow on the fixture packages (placed where fetch_debian_package puts them): pairs,
     WARCs, the data stage's URL filter, and PT-C items from the held-out pairs."""
     spec = fixture_spec() | {"packages": {name: {"version": "1.0", "sha256": sha256_of(deb)} for name, deb in debs.items()}}
-    workdir = make_workdir(tmp_path / "wf", {"data": {"collections": [{"name": "deb", "debian": spec}]}})
+    # Beside the default's synthetic collections, which give the tiny models enough text to train on.
+    collections = load("config.yaml")["data"]["collections"] + [{"name": "deb", "debian": spec}]
+    workdir = make_workdir(tmp_path / "wf", {"data": {"collections": collections}})
     for name, deb in debs.items():
         unpack(name, deb, workdir / DEBIAN_PACKAGES_DIR / name)
         shutil.copy(deb, workdir / DEBIAN_PACKAGES_DIR / f"{name}.deb")
@@ -366,3 +369,12 @@ def test_the_data_stage_reads_the_pages_as_a_collection_and_mines_ptc(debs, tmp_
     assert {i["page"] for i in items} <= heldout and not heldout & {p["key"] for p in train}
     seen = {s for p in train for s in sentences(p["blocks"])}
     assert not any(i["sentence"].replace(BLANK, i[o]) in seen for i in items for o in ("option_pt", "option_br"))
+
+    # Each trained model's perplexity on both sides of the held-out pages: a table of its own.
+    run_snakemake(workdir, "results/tables/heldout_perplexity.csv")
+    table = {(r["model"], r["column"]): r for r in csv.DictReader(open(workdir / "results/tables/heldout_perplexity.csv"))}
+    for model in ("amalia-tiny-sft", "amalia-tiny-dpo"):
+        result = json.loads((workdir / f"results/eval/{model}/heldout_perplexity.json").read_text())
+        assert result["pages"] == len(heldout) and result["pt_pt"] > 1 and result["pt_pt_se"] > 0
+        assert float(table[(model, "pt-BR / pt-PT")]["reproduced"]) == round(result["ratio"], 2)
+        assert table[(model, "pt-PT perplexity")]["status"] == "not in paper"

@@ -34,6 +34,7 @@ import pytest
 import yaml
 
 from amalia_wf.envs import ENVS_DIR, env_files
+from amalia_wf.preflight import MODEL_RULES
 from tests.conftest import make_workdir
 from tests.entry_imports import entry_reach
 from tests.env_builds import gpu_resolution, package_modules, top_level_modules, venv
@@ -84,11 +85,15 @@ def rules_by_env(tmp_path_factory) -> dict[str, dict[str, dict[str, str]]]:
     found: dict[str, dict[str, dict[str, str]]] = {}
     for name, overrides in (("default", {}), ("paper", paper_switches())):
         workdir = make_workdir(tmp_path_factory.mktemp(name), overrides)
-        for rule, info in workflow_rules(workdir, "override.yaml").items():
+        parsed = workflow_rules(workdir, "override.yaml")
+        for rule, info in parsed.items():
             if info["conda"]:
                 assert info["entry"], f"rule {rule} runs in {info['conda']} but neither a script nor `python -m`"
-                # An env named by its `{env}` wildcard (preflight_env) is any of them.
+                # An env named by its `{env}` wildcard is any of them (preflight_env), or that of a
+                # rule that loads a scoring model (preflight_model).
                 envs = [*CPU_ENVS, *GPU_ENVS] if "{env}" in info["conda"] else [info["conda"]]
+                if rule == "preflight_model":
+                    envs = sorted({parsed[r]["conda"] for r in MODEL_RULES.values()})
                 for env in envs:
                     found.setdefault(env, {})[rule] = info["entry"]
     return found

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from amalia_wf import preflight as pf
-from amalia_wf import preflight_node as node
+from amalia_wf import preflight_models as models
 from tests.conftest import make_workdir, run_snakemake
 from tests.judge_server import serve
 from tests.slurm_cluster import run_slurm
@@ -202,7 +202,7 @@ def test_preflight_reports_each_failure_with_its_fix(tmp_path, hf_home, monkeypa
 def scoring_models(tmp_path: Path) -> dict:
     """EuroFilter from the hub cache; PtVId from a folder; PeroVaz named on the hub but never
     downloaded; a guard taught to answer the probe like Qwen3Guard."""
-    guard = build_tiny_guard(tmp_path / "guard", [GUARD_SAFE], [node.PROBE], [GUARD_SAFE])
+    guard = build_tiny_guard(tmp_path / "guard", [GUARD_SAFE], [models.PROBE], [GUARD_SAFE])
     classifiers = {"ptvid": {"path": str(build_tiny_bert(tmp_path / "ptvid", {0: "PT-BR", 1: "PT-PT"})), "pt_pt_label": "PT-PT"},
                    "perovaz": {"hub": "amalia-test/absent-bert", "revision": "main"}}
     return merge(quality_model(CACHED_MODEL), {"genbench": {"p3b3": {"classifiers": classifiers}, "safety": {"guard": {"path": str(guard)}}}})
@@ -228,7 +228,7 @@ def test_a_guard_without_verdicts_fails_with_its_fix(tmp_path):
     babbler = build_tiny_guard(tmp_path / "random", [GUARD_SAFE])  # random weights: no Safety line
     model = {"rule": "safety_guard", "kind": "guard", "key": "genbench.safety.guard", "source": str(babbler),
              "revision": None, "hub": False, "cfg": {}}
-    result = node.check_model("model:guard", model, "eval")
+    result = models.check_model("model:guard", model, "eval")
     assert result.status == "fail" and "ValueError: no Safety verdict in its answer" in result.detail
     assert result.fix == "genbench.safety.guard must name a Qwen3Guard-Gen model (its answers carry a 'Safety:' line)"
 

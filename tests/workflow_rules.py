@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def workflow_rules(workdir: Path, *configfiles: str) -> dict[str, dict[str, Any]]:
     """rule name -> {"job": runs a job (not a target-only rule), "local": a localrule,
-    "threads", "mem_mb", "conda": its env file relative to `workdir` (or None), "entry": {"script": path
+    "threads", "mem_mb" ("per job": a function of the job's wildcards), "conda": its env file relative to `workdir` (or None), "entry": {"script": path
     relative to `workdir`} or {"module": what its shell command runs with `-m`} (or None)}, for the
     workflow in `workdir` with `configfiles` over its config."""
     proc = subprocess.run(
@@ -51,13 +51,21 @@ def _main(workdir: Path, configfiles: list[str]) -> None:
                 "job": not r.norun,
                 "local": r.name in workflow._localrules,
                 "threads": r.resources["_cores"].value,
-                "mem_mb": r.resources["mem_mb"].value if "mem_mb" in r.resources else None,
+                "mem_mb": _mem_mb(r),
                 "conda": _relative(workdir, r.snakefile, r.conda_env),
                 "entry": _entry(workdir, r),
             }
             for r in workflow.rules
         }
     print(json.dumps(rules))
+
+
+def _mem_mb(rule: Any) -> int | str | None:
+    """The rule's mem_mb, or "per job" where a function of the job's wildcards decides it."""
+    if "mem_mb" not in rule.resources:
+        return None
+    resource = rule.resources["mem_mb"]
+    return "per job" if resource.is_evaluable() else resource.value
 
 
 def _relative(workdir: Path, snakefile: str, path: str | None) -> str | None:

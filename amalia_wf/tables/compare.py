@@ -37,7 +37,7 @@ GROUPS = {
     "offline": "Offline scorer",
 }
 COLUMNS = [
-    "group", "model", "paper_row", "column", "reproduced", "reported", "difference", "status",
+    "group", "model", "paper_row", "column", "reproduced", "stderr", "reported", "difference", "status",
     "scored", "expected", "coverage", "better", "reported_cell", "rule", "paths", "detail",
 ]
 PARTIAL = "partial"  # the status of a cell measured on too few items
@@ -59,6 +59,9 @@ BETTER: dict[str, str | dict[str, str | None]] = {
     "p3b3_table1": {"Kappa (quadratic)": HIGHER, "Pearson": HIGHER, "MAE": LOWER},
     "p3b3_table2": P3B3_SETTINGS,
     "p3b3_table5": P3B3_SETTINGS,
+    # Held-out perplexity (not in the paper): lower on the pt-PT side is better, the pt-BR side ranks
+    # nothing, and a higher pt-BR / pt-PT ratio is a model that prefers pt-PT more.
+    "heldout_perplexity": {"pt-PT": LOWER, "pt-BR": None, "pt-BR / pt-PT": HIGHER},
 }
 # A cell's `paths` in the CSV: its files, in one text column.
 PATH_SEPARATOR = " "
@@ -89,7 +92,8 @@ class Cell:
 
     `status` says why a cell has no value ("not run: no judge configured"); None means "missing".
     It is ignored when there is a value. `coverage`: how many items the value was measured on, None
-    where the producer does not count them."""
+    where the producer does not count them. `stderr`: the value's standard error, where its producer
+    measures one (a bootstrap, lm-eval's)."""
 
     model: str
     group: str
@@ -101,6 +105,7 @@ class Cell:
     detail: str = ""
     status: str | None = None
     coverage: Coverage | None = None
+    stderr: float | None = None
 
 
 def reported(table: str, path: str | os.PathLike[str] = REPORTED) -> pd.DataFrame:
@@ -181,6 +186,7 @@ def _row(cell: Cell, ref: object, tolerance: float) -> dict[str, object]:
         "paper_row": cell.paper_row or "",
         "column": cell.column,
         "reproduced": round(value, 2) if have else None,
+        "stderr": round(cell.stderr, 4) if have and cell.stderr is not None else None,
         "reported": rep,
         "difference": round(value - rep, 2) if have and rep is not None and not partial else None,
         "status": status,

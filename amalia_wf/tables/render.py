@@ -72,7 +72,8 @@ def _cell(row: pd.Series, decimals: int) -> tuple[str, str]:
         return f"{row['reproduced']:.{decimals}f} ({PARTIAL}: {row['scored']}/{row['expected']} scored) / {rep}", PARTIAL
     differs = row["status"] == "differs"
     diff = "" if pd.isna(row["difference"]) else f" ({row['difference']:+.{decimals}f})"
-    return f"{row['reproduced']:.{decimals}f}{FLAG if differs else ''} / {rep}{diff}", "differs" if differs else ""
+    se = "" if pd.isna(row["stderr"]) else f" ±{row['stderr']:.{decimals}f}"
+    return f"{row['reproduced']:.{decimals}f}{se}{FLAG if differs else ''} / {rep}{diff}", "differs" if differs else ""
 
 
 def _emphasis(frame: pd.DataFrame, decimals: int) -> pd.Series:
@@ -125,7 +126,7 @@ def styled(frame: pd.DataFrame, columns: Sequence[str], decimals: int, escape: s
 
 def legend(tolerance: float) -> str:
     return (
-        f"Each cell: reproduced / reported (difference). {FLAG} = more than {tolerance:g} points from the paper. "
+        f"Each cell: reproduced / reported (difference); ±: the reproduced value's standard error, where measured. {FLAG} = more than {tolerance:g} points from the paper. "
         "Bold: the best reproduced value of the column; underlined: the best fully open model's, where it is not the best. "
         f"{PARTIAL}: k/n scored = measured on too few of its items (tables.min_coverage, tables.min_variety_coverage), not compared."
     )
