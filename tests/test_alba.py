@@ -158,9 +158,9 @@ def test_scores_by_hand_with_failures_missing_not_one():
     assert [r["status"] for r in judged] == ["ok", "ok", "judge_failed", "ok", "unparseable"]
     summary = alba.summarize_alba(judged)
     # Lexicology: (5 + 3) / 2 = 4 -> (4 - 1) / 4 * 100 = 75 (upstream's "failure = 1" would give 50).
-    assert summary["groups"]["Lexicology"] == {"mean": 75.0, "n": 2, "n_missing": 1, "n_total": 3}
+    assert summary["groups"]["Lexicology"] == {"mean": 75.0, "stderr": 25.0, "n": 2, "n_missing": 1, "n_total": 3}
     # Syntax: 2 -> 25.
-    assert summary["groups"]["Syntax"] == {"mean": 25.0, "n": 1, "n_missing": 1, "n_total": 2}
+    assert summary["groups"]["Syntax"] == {"mean": 25.0, "stderr": None, "n": 1, "n_missing": 1, "n_total": 2}
     # Overall over all scored items: (5 + 3 + 2) / 3 = 10/3 -> (10/3 - 1) / 4 * 100 = 58.33...
     assert summary["overall"]["mean"] == pytest.approx(175 / 3)
     assert summary["overall"]["n"] == 3 and summary["overall"]["n_missing"] == 2
@@ -223,5 +223,5 @@ def test_judging_through_a_real_http_judge(tmp_path):
     assert judged[2]["status"] == "judge_failed" and "503" in judged[2]["judge_error"]
     summary = alba.summarize_alba(judged)
     assert summary["groups"]["Lexicology"]["mean"] == pytest.approx(62.5)  # (3.5 - 1) / 4 * 100
-    assert summary["groups"]["Syntax"] == {"mean": None, "n": 0, "n_missing": 1, "n_total": 1}
+    assert summary["groups"]["Syntax"] == {"mean": None, "stderr": None, "n": 0, "n_missing": 1, "n_total": 1}
     assert server.requests[0]["body"]["messages"][0]["role"] == "user"

@@ -44,13 +44,18 @@ def test_table3_has_the_papers_layout_and_values(default_run):
     dpo_pte = next(r for r in ours if r["model"] == "amalia-tiny-dpo" and r["column"] == "PT-E (CoT)")
     assert dpo_pte["reported"] == "68.4" and dpo_pte["paper_row"] == "AMALIA-9B-DPO"
     assert (dpo_pte["rule"], dpo_pte["paths"]) == ("evaluate_model", "results/eval/amalia-tiny-dpo/pt_e.json")
-    value = json.loads((default_run / "results/eval/amalia-tiny-dpo/pt_e.json").read_text())["value"]
-    assert float(dpo_pte["reproduced"]) == pytest.approx(round(value * 100, 2))
+    record = json.loads((default_run / "results/eval/amalia-tiny-dpo/pt_e.json").read_text())
+    assert float(dpo_pte["reproduced"]) == pytest.approx(round(record["value"] * 100, 2))
+    # Each value with lm-eval's standard error (bootstrap_iters), on the table's scale.
+    stderr = record["stderr"][record["lm_eval_task"]][record["metric"]] * 100
+    assert float(dpo_pte["stderr"]) == pytest.approx(round(stderr, 4))
+    md_cell = f"{float(dpo_pte['reproduced']):.1f} ±{stderr:.1f}"
     # The 12 baselines are in the paper's rows, their results missing (not zero).
     olmo = [r for r in rows if r["paper_row"] == "OLMo 2-7B"]
     assert len(olmo) == 11 and all(r["status"] == "missing" and r["reproduced"] == "" for r in olmo)
     md = (default_run / "results/tables/table3.md").read_text()
     assert ["OLMo 2-7B", "missing / 47.8"] in [r[1:3] for r in markdown_rows(md)]
+    assert any(cell.startswith(md_cell) for r in markdown_rows(md) if r[1] == "amalia-tiny-dpo (AMALIA-9B-DPO)" for cell in r)
     assert "\\begin{tabular}" in (default_run / "results/tables/table3.tex").read_text()
     assert len(list((default_run / "results/tables/table3_plots").glob("*.png"))) == 11
 

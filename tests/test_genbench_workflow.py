@@ -172,7 +172,7 @@ def test_judge_end_to_end_with_missing_and_cache(default_run, tmp_path):
             assert len(failed) == 1 and failed[0]["status"] == "judge_failed" and failed[0]["score"] is None
             assert all(r["status"] == "ok" and r["score"] == 4 for r in judged if r not in failed)
             overall = json.loads((workdir / f"results/genbench/{model}/alba/judged/gemma.summary.json").read_text())["overall"]
-            assert overall == {"mean": 75.0, "n": len(judged) - 1, "n_missing": 1, "n_total": len(judged)}
+            assert overall == {"mean": 75.0, "stderr": 0.0, "n": len(judged) - 1, "n_missing": 1, "n_total": len(judged)}
         t4 = rows(workdir / "results/tables/table4.csv")
         alba = cell(t4, "amalia-tiny-dpo", "ALBA")
         assert alba["reproduced"] == "75.0" and alba["reported"] == "43.6" and (alba["rule"], alba["detail"]) == ("genbench_judge", "judge gemma (gemma-4-31b-test)")

@@ -92,11 +92,11 @@ def test_scores_by_hand():
     judged = pte.score_answers(records, answers)
     assert [r["score"] for r in judged] == [7.0, None, 3.0, None]
     summary = pte.summarize_open(judged)
-    assert summary["overall"] == {"mean": 60.0, "n": 2, "n_missing": 2, "n_total": 4}
+    assert summary["overall"] == {"mean": 60.0, "stderr": 10.0, "n": 2, "n_missing": 2, "n_total": 4}
     assert summary["groups"] == {
-        "2021": {"mean": 70.0, "n": 1, "n_missing": 1, "n_total": 2},
-        "2022": {"mean": 50.0, "n": 1, "n_missing": 0, "n_total": 1},
-        "2023": {"mean": None, "n": 0, "n_missing": 1, "n_total": 1},
+        "2021": {"mean": 70.0, "stderr": None, "n": 1, "n_missing": 1, "n_total": 2},
+        "2022": {"mean": 50.0, "stderr": None, "n": 1, "n_missing": 0, "n_total": 1},
+        "2023": {"mean": None, "stderr": None, "n": 0, "n_missing": 1, "n_total": 1},
     }
     assert summary["missing_reasons"] == {"judge_failed": 1, "unparseable": 1}
 
@@ -117,4 +117,4 @@ def test_judging_through_a_real_http_judge(tmp_path):
     finally:
         server.stop()
     assert [(r["score"], r["status"]) for r in judged] == [(6.0, "ok"), (None, "unparseable")]
-    assert pte.summarize_open(judged)["overall"] == {"mean": 100.0, "n": 1, "n_missing": 1, "n_total": 2}
+    assert pte.summarize_open(judged)["overall"] == {"mean": 100.0, "stderr": None, "n": 1, "n_missing": 1, "n_total": 2}

@@ -94,10 +94,10 @@ def test_attack_success_rate_by_hand():
     assert [r["status"] for r in classified] == ["ok", "ok", "ok", "ok", "unparseable"]
     summary = safety.summarize_safety(classified, "sst")
     # 2 successes / 4 classified = 50 % (counting the unreadable one as safe would give 40 %).
-    assert summary["overall"] == {"mean": 50.0, "n": 4, "n_missing": 1, "n_total": 5}
+    assert summary["overall"] == {"mean": 50.0, "stderr": pytest.approx(50 / 3**0.5), "n": 4, "n_missing": 1, "n_total": 5}
     assert summary["groups"] == {
-        "a": {"mean": 100.0, "n": 2, "n_missing": 0, "n_total": 2},
-        "b": {"mean": 0.0, "n": 2, "n_missing": 1, "n_total": 3},
+        "a": {"mean": 100.0, "stderr": 0.0, "n": 2, "n_missing": 0, "n_total": 2},
+        "b": {"mean": 0.0, "stderr": 0.0, "n": 2, "n_missing": 1, "n_total": 3},
     }
     assert summary["labels"] == {"safe": 2, "controversial": 1, "unsafe": 1}
     assert summary["missing_reasons"] == {"unparseable": 1}
@@ -138,7 +138,7 @@ def test_random_weights_end_to_end_every_verdict_is_missing(random_model):
     assert all(r["guard_output"] is not None for r in classified)
     assert [r["status"] for r in classified] == ["unparseable"] * 3
     summary = safety.summarize_safety(classified, "sst")
-    assert summary["overall"] == {"mean": None, "n": 0, "n_missing": 3, "n_total": 3}
+    assert summary["overall"] == {"mean": None, "stderr": None, "n": 0, "n_missing": 3, "n_total": 3}
     assert summary["labels"] == {"safe": 0, "controversial": 0, "unsafe": 0}
 
 
@@ -150,4 +150,4 @@ def test_trained_guard_end_to_end_gives_the_asr(trained_guard):
     assert [(r["label"], r["categories"], r["refusal"]) for r in classified] == [
         ("unsafe", ["Violent"], False), ("safe", [], True),
     ]
-    assert safety.summarize_safety(classified, "advbench")["overall"] == {"mean": 50.0, "n": 2, "n_missing": 0, "n_total": 2}
+    assert safety.summarize_safety(classified, "advbench")["overall"] == {"mean": 50.0, "stderr": 50.0, "n": 2, "n_missing": 0, "n_total": 2}

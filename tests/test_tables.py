@@ -85,7 +85,7 @@ def test_every_format_is_the_same_wide_table(paper: Path) -> None:
     tex = latex(frame, COLUMNS, "T", 2.0)
     assert "\\begin{tabular}{llcc}" in tex and "Fully open models & mine (A) & 44.0† / 50.0 (-6.0) & missing / 40.0 \\\\" in tex
     page = html_page(frame, COLUMNS, "T", 2.0)
-    assert page.startswith("<!DOCTYPE html>") and "<caption><strong>T</strong><br>Each cell: reproduced / reported (difference)." in page
+    assert page.startswith("<!DOCTYPE html>") and "<caption><strong>T</strong><br>Each cell: reproduced / reported (difference); ±: the reproduced value" in page
     assert 'class="data row0 col0 differs" >44.0† / 50.0 (-6.0)</td>' in page and 'class="data row0 col1 missing" >missing / 40.0</td>' in page
     assert ">Fully open models</th>" in page and ">mine (A)</th>" in page
 
@@ -170,7 +170,7 @@ def _paper_cells(table: str, rows: Sequence[str] | None = None) -> tuple[list[Ce
 
 
 def test_every_table_has_the_papers_rows_in_the_papers_order_then_its_own() -> None:
-    compared = [name for name, table in TABLES.items() if "md" in table.formats]
+    compared = [name for name, table in TABLES.items() if "md" in table.formats and table.in_paper]
     assert sorted(compared) == sorted(PAPER_ROWS)
     for table in compared:
         paper_rows = PAPER_ROWS[table]
@@ -292,12 +292,13 @@ def test_a_reported_value_missing_from_the_paper_data_is_an_error(paper: Path) -
 
 def test_an_lm_eval_run_under_limit_is_partial(tmp_path: Path) -> None:
     """lm-eval's n-samples (original, effective) give a Table 3 cell its coverage."""
-    record = {"value": 0.5, "lm_eval_task": "amalia_arc_c", "metric": "acc,none", "n_samples": {"amalia_arc_c": {"original": 1172, "effective": 100}}}
+    record = {"value": 0.5, "lm_eval_task": "amalia_arc_c", "metric": "acc,none", "stderr": {"amalia_arc_c": {"acc,none": 0.05}},
+              "n_samples": {"amalia_arc_c": {"original": 1172, "effective": 100}}}
     path = tmp_path / "arc_c.json"
     path.write_text(json.dumps(record))
     spec = ModelSpec("m", "fully_open", True, "AMALIA-9B-DPO", path="x")
     [cell] = table3.cells([spec], {"m": {"arc_c": str(path)}}, {"m": "x"}, 0.95)
-    assert (cell.value, cell.coverage) == (50.0, Coverage(100, 1172, 0.95))
+    assert (cell.value, cell.coverage, cell.stderr) == (50.0, Coverage(100, 1172, 0.95), 5.0)
     row = compare("table3", [cell], ["ARC-C"], 2.0).query("model == 'm'").iloc[0]
     assert (row.status, row.scored, row.expected) == ("partial", 100, 1172)
     full = {**record, "n_samples": {"amalia_arc_c": {"original": 1172, "effective": 1172}}}

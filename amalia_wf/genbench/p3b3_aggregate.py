@@ -2,6 +2,7 @@
 
 Per model x setting x scorer (`summary`):
   score        mean of score (0-100) over scored rows NOT flagged not_pt: the headline number
+  stderr       its standard error (sample sd / sqrt(n) of those rows; NaN below 2)
   n            rows in that mean
   n_total      all rows (records the scorer was asked about)
   n_missing    judge failures and unreadable judge answers: counted here, never averaged as a score
@@ -64,6 +65,7 @@ def summary(rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     g = df.groupby(GROUP, observed=True, sort=True)
     out = g.agg(
         score=("headline", "mean"),
+        stderr=("headline", "sem"),
         n=("counted", "sum"),
         n_total=("status", "size"),
         n_scored=("ok", "sum"),
@@ -77,7 +79,7 @@ def summary(rows: Sequence[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     out["coverage"] = out["n_scored"] / out["n_total"]
     out["pct_not_pt"] = 100.0 * out["n_not_pt"] / scored
     out["pct_invalid"] = (100.0 * out["n_invalid"] / scored).where(out["n_has_invalid"] > 0)
-    cols = [*GROUP, "score", "n", "n_total", "n_missing", "n_abstain", "coverage", "pct_not_pt", "pct_invalid"]
+    cols = [*GROUP, "score", "stderr", "n", "n_total", "n_missing", "n_abstain", "coverage", "pct_not_pt", "pct_invalid"]
     return out[cols].reset_index(drop=True)
 
 

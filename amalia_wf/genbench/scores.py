@@ -17,6 +17,7 @@ import gzip
 import json
 import math
 import re
+import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,13 +44,14 @@ class Aggregate:
     mean: float | None  # over present scores; None when nothing was scored
     n: int  # present scores
     n_missing: int
+    stderr: float | None = None  # standard error of the mean (sample sd / sqrt(n)); None below 2 scores
 
     @property
     def n_total(self) -> int:
         return self.n + self.n_missing
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mean": self.mean, "n": self.n, "n_missing": self.n_missing, "n_total": self.n_total}
+        return {"mean": self.mean, "stderr": self.stderr, "n": self.n, "n_missing": self.n_missing, "n_total": self.n_total}
 
 
 def is_missing(value: Any) -> bool:
@@ -58,7 +60,7 @@ def is_missing(value: Any) -> bool:
 
 
 def aggregate(values: Iterable[Score]) -> Aggregate:
-    """Mean over the present values, their count, and the count of missing ones."""
+    """Mean over the present values, its standard error, their count, and the count of missing ones."""
     present: list[float] = []
     missing = 0
     for v in values:
@@ -67,7 +69,8 @@ def aggregate(values: Iterable[Score]) -> Aggregate:
         else:
             present.append(float(v))  # type: ignore[arg-type]
     mean = math.fsum(present) / len(present) if present else None
-    return Aggregate(mean=mean, n=len(present), n_missing=missing)
+    stderr = statistics.stdev(present) / math.sqrt(len(present)) if len(present) > 1 else None
+    return Aggregate(mean=mean, n=len(present), n_missing=missing, stderr=stderr)
 
 
 def rescale(value: Score, low: float, high: float) -> Score:

@@ -63,27 +63,27 @@ def _p3b3_summary(path: str) -> pd.DataFrame:
     return summary(rows) if rows else pd.DataFrame(columns=["setting", "scorer", "score"])
 
 
-def cell_value(spec: Mapping[str, Any]) -> tuple[float | None, str | None, Coverage | None]:
-    """(value, status when there is none, how many items it was measured on) of one cell spec."""
+def cell_value(spec: Mapping[str, Any]) -> tuple[float | None, str | None, Coverage | None, float | None]:
+    """(value, status when there is none, how many items it was measured on, its standard error) of one cell spec."""
     if "status" in spec:
-        return None, spec["status"], None
+        return None, spec["status"], None, None
     if spec["kind"] == "summary":
         overall = read_json(spec["path"])["overall"]
         coverage = Coverage(int(overall["n"]), int(overall["n_total"]), spec["min_coverage"])
         if overall["mean"] is None:
-            return None, f"missing: nothing scored ({overall['n_missing']} of {overall['n_total']} failed)", coverage
-        return overall["mean"], None, coverage
+            return None, f"missing: nothing scored ({overall['n_missing']} of {overall['n_total']} failed)", coverage, None
+        return overall["mean"], None, coverage, overall.get("stderr")
     if spec["kind"] == "p3b3":
         frame = _p3b3_summary(spec["path"])
         hit = frame[(frame["setting"].astype(str) == spec["setting"]) & (frame["scorer"] == spec["scorer"])]
         if hit.empty:
-            return None, f"missing: no {spec['setting']} rows", None
+            return None, f"missing: no {spec['setting']} rows", None, None
         row = hit.iloc[0]
         total = int(row["n_total"])
         coverage = Coverage(total - int(row["n_missing"]) - int(row["n_abstain"]), total, spec["min_coverage"])
         if row["score"] is None or math.isnan(row["score"]):
-            return None, f"missing: nothing scored ({int(row['n_abstain'])} abstained, {int(row['n_missing'])} failed of {total})", coverage
-        return float(row["score"]), None, coverage
+            return None, f"missing: nothing scored ({int(row['n_abstain'])} abstained, {int(row['n_missing'])} failed of {total})", coverage, None
+        return float(row["score"]), None, coverage, None if math.isnan(row["stderr"]) else float(row["stderr"])
     raise ValueError(f"unknown cell kind {spec['kind']!r}")
 
 
@@ -91,10 +91,10 @@ def cells_from_plan(models: Sequence[ModelSpec], plan: Mapping[str, Mapping[str,
     out = []
     for spec in models:
         for column, cell in plan[spec.name].items():
-            value, status, coverage = cell_value(cell)
+            value, status, coverage, stderr = cell_value(cell)
             row = (paper_rows or {}).get(spec.name, spec.paper_row)
             paths = (cell["path"],) if "path" in cell else ()
-            out.append(Cell(spec.name, spec.group, row, column, value, cell.get("rule", ""), paths, cell.get("detail", ""), status, coverage))
+            out.append(Cell(spec.name, spec.group, row, column, value, cell.get("rule", ""), paths, cell.get("detail", ""), status, coverage, stderr))
     return out
 
 

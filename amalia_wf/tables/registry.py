@@ -18,12 +18,14 @@ COMPARED = ("csv", "md", "tex", "html")
 @dataclass(frozen=True)
 class Table:
     """`caption`: the report/ file captioning the table's CSV and Markdown, None for a table its
-    rule leaves uncaptioned (run_summary shows it with a generic caption)."""
+    rule leaves uncaptioned (run_summary shows it with a generic caption). `in_paper`: its rows
+    are typed in from a paper (data/reported/paper_tables.csv); else every row is the run's own."""
 
     rule: str
     subcategory: str
     caption: str | None
     formats: tuple[str, ...] = COMPARED
+    in_paper: bool = True
 
 
 TABLES = {  # by name, the order of the report's provenance.csv
@@ -36,7 +38,7 @@ TABLES = {  # by name, the order of the report's provenance.csv
     "table4": Table("table4", "Table 4", "table4.rst"),
     "table5": Table("table5", "Table 5", "table5.rst"),
     # Not in the paper: only when a collection holds parallel pages out (amalia_wf.tables.heldout).
-    "heldout_perplexity": Table("heldout_table", "Held-out perplexity", "heldout_perplexity.rst"),
+    "heldout_perplexity": Table("heldout_table", "Held-out perplexity", "heldout_perplexity.rst", in_paper=False),
 }
 HELDOUT_TABLE = "heldout_perplexity"
 

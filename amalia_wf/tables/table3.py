@@ -30,17 +30,20 @@ def cells(models: Sequence[ModelSpec], results: Mapping[str, Mapping[str, str]],
         for task, path in results[spec.name].items():
             record = read_json(path)
             value = record["value"]
+            info = TASKS[task]
+            stderr = record["stderr"].get(record["lm_eval_task"], {}).get(record["metric"])
             out.append(
                 Cell(
                     model=spec.name,
                     group=spec.group,
                     paper_row=spec.paper_row,
-                    column=TASKS[task].column,
-                    value=None if value is None else value * TASKS[task].scale,
+                    column=info.column,
+                    value=None if value is None else value * info.scale,
                     rule="evaluate_model",
                     paths=(path,),
                     detail=f"model {inputs[spec.name]}, data results/eval_data/{task}/prepared, {record['lm_eval_task']} {record['metric']}",
                     coverage=coverage(record, min_coverage),
+                    stderr=None if value is None or stderr is None else stderr * info.scale,
                 )
             )
     return out
