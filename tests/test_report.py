@@ -19,7 +19,10 @@ import yaml
 from amalia_wf.benchmark_plan import BenchmarkJob, BenchmarkPlan, wildcard_jobs
 from amalia_wf.report import per_bar, pins, provenance, read_benchmark, runtime_chart, runtimes, versions
 from amalia_wf.tables.compare import Cell, Coverage, compare
-from amalia_wf.tables.registry import TABLES, html_pages, table_path
+from amalia_wf.tables.registry import HELDOUT_TABLE, TABLES, html_pages, table_path
+
+# The default's tables: all registered ones but the held-out perplexity (no collection holds pages out).
+DEFAULT_TABLES = {name: table for name, table in TABLES.items() if name != HELDOUT_TABLE}
 from tests.conftest import make_workdir, run_snakemake
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
@@ -114,13 +117,15 @@ def test_report_reads_the_benchmark_file_of_every_job_and_every_table(tmp_path):
     jobs = _dry_run_jobs(workdir, "run_report")
     [summary] = jobs["run_summary"]
     benchmarks = [f for rule_jobs in jobs.values() for job in rule_jobs for f in job.get("benchmark", [])]
-    tables = [table_path(name, "csv") for name in TABLES]
+    tables = [table_path(name, "csv") for name in DEFAULT_TABLES]
     plan = ["results/report/plan.csv"]  # written by rules/plan.smk at every start
     assert len(benchmarks) >= 30 and sorted(summary["input"]) == sorted(benchmarks + tables + plan)
-    written = {f for rule in {t.rule for t in TABLES.values()} for job in jobs[rule] for f in job["output"]}
-    assert {table_path(name, ext) for name, table in TABLES.items() for ext in table.formats} <= written
+    written = {f for rule in {t.rule for t in DEFAULT_TABLES.values()} for job in jobs[rule] for f in job["output"]}
+    assert {table_path(name, ext) for name, table in DEFAULT_TABLES.items() for ext in table.formats} <= written
+    assert "heldout_table" not in jobs
     [report] = jobs["run_report"]
-    assert sorted(report["input"]) == sorted(summary["output"] + html_pages()) and len(html_pages()) == 6
+    pages = html_pages(DEFAULT_TABLES)
+    assert sorted(report["input"]) == sorted(summary["output"] + pages) and len(pages) == 6
 
 
 # --- provenance and versions -----------------------------------------------------------------------
@@ -238,7 +243,7 @@ def test_report_holds_every_table_plot_and_the_run(default_run, tmp_path):
     # Every result table: its CSV and, for the paper's tables, the wide Markdown and the same table
     # as HTML (shown inline); the charts.
     tables = sorted(p.stem for p in (default_run / "results/tables").glob("*.csv"))
-    assert "table3" in tables and tables == sorted(TABLES)
+    assert "table3" in tables and tables == sorted(DEFAULT_TABLES)
     for name in tables:
         embedded(f"results/tables/{name}.csv", "Tables")
     for name in sorted(p.stem for p in (default_run / "results/tables").glob("*.md")):
