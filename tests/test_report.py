@@ -20,10 +20,10 @@ from amalia_wf.benchmark_plan import BenchmarkJob, BenchmarkPlan, wildcard_jobs
 from amalia_wf.report import per_bar, pins, provenance, read_benchmark, runtime_chart, runtimes, versions
 from amalia_wf.tables.compare import Cell, Coverage, compare
 from amalia_wf.tables.registry import HELDOUT_TABLE, TABLES, html_pages, table_path
+from tests.conftest import make_workdir, run_snakemake
 
 # The default's tables: all registered ones but the held-out perplexity (no collection holds pages out).
 DEFAULT_TABLES = {name: table for name, table in TABLES.items() if name != HELDOUT_TABLE}
-from tests.conftest import make_workdir, run_snakemake
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 
