@@ -76,13 +76,15 @@ def test_killed_training_rule_resumes_from_its_last_checkpoint(default_run, tmp_
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    # The newest checkpoint the trainer finished writing (the kill may land in the middle of one).
-    saved = max(int(p.parent.name.split("-")[1]) for p in checkpoints.glob("*/checkpoint-*/trainer_state.json"))
+    # The newest checkpoint the trainer finished writing (the kill may land in the middle of one), in
+    # this run's folder: the copied default run's own SFT (8 steps, another run key) left checkpoint-8.
+    [run_dir] = {p.parent for p in checkpoints.glob("*/checkpoint-10")}
+    saved = max(int(p.parent.name.split("-")[1]) for p in run_dir.glob("checkpoint-*/trainer_state.json"))
 
     run_snakemake(workdir, "--unlock")
     run_snakemake(workdir, "results/models/sft")
     log = (workdir / "results/logs/train/sft.log").read_text()
-    resumed = next(checkpoints.glob(f"*/checkpoint-{saved}")).relative_to(workdir)
+    resumed = (run_dir / f"checkpoint-{saved}").relative_to(workdir)
     assert f"resuming from {resumed}" in log
     steps = [int(r["step"]) for r in csv.DictReader(open(workdir / "results/models/sft/training_metrics.csv"))]
     # The second run appends from the checkpoint on: any step logged twice was done after the
