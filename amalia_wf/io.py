@@ -61,6 +61,14 @@ def write_jsonl(path: str | os.PathLike[str], records: Iterable[dict[str, Any]])
             out.write(dumps(record) + "\n")
 
 
+def read_jsonl(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """The records of a write_jsonl file (blank lines skipped)."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
 def read_jsonl_gz(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:

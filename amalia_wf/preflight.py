@@ -311,7 +311,7 @@ MODEL_RULES = {"quality": "classify_shard", "classifier": "p3b3_classify", "guar
 def scoring_models(quality: Mapping[str, Any], plan: GenbenchPlan) -> dict[str, dict[str, Any]]:
     """The models a run loads on its nodes to score text (EuroFilter, the P3B3 variety classifiers,
     Qwen3Guard) that have jobs in this run, each with the rule that loads it and the config key that
-    names it: name -> what preflight_node.check_model loads, as that rule loads it."""
+    names it: name -> what preflight_models.check_model loads, as that rule loads it."""
     used = {j["classifier"] for j in plan.jobs("classifier")} | ({"guard"} if plan.jobs("safety_bench") else set())
     models = {}
     if quality["method"] == "hf":

@@ -79,4 +79,3 @@ def check_gpu(check: str, gpus_per_node: int, rules: Sequence[str]) -> Result:
     if not bf16:
         return Result(check, "fail", detail, "the paper's runs train in bf16: use a partition with Ampere or newer GPUs")
     return Result(check, "pass", detail)
-

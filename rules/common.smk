@@ -164,6 +164,8 @@ GB = config["genbench"]
 P3B3_MODELS = {m["name"]: ModelSpec.from_config(m) for m in GB["p3b3"]["models"]}
 GB_PLAN = GenbenchPlan(config, EVAL_MODELS, P3B3_MODELS)
 GB_MODELS = GB_PLAN.models
+# The models the run's jobs load to score text: `snakemake preflight` loads each where its rule runs.
+SCORING_MODELS = scoring_models(config["data"]["quality"], GB_PLAN)
 # Every answer and score file: the `evaluate` and `genbench` targets.
 GB_OUTPUTS = [GB_PLAN.outputs(m) for m in GB_MODELS]
 # Hub sources whose revision is not yet a commit (resolved and recorded at fetch meanwhile):
@@ -244,7 +246,7 @@ def _rule_env(rule):
 def preflight_jobs():
     """For each cluster rule: its request, and the checks its partition gets: env
     (partition, env name) -> {rule: entry modules}, GPU partition -> (GPUs per node, rules), and
-    each scoring model -> (partition, env, what to load) of the rule that loads it."""
+    each scoring model -> (partition, env) of the rule that loads it."""
     envs, gpu = {}, {}
     requests = {}
     for r in cluster_rules():
@@ -257,8 +259,8 @@ def preflight_jobs():
             count, rules = gpu.get(part, (0, []))
             gpu[part] = (max(count, per_node), rules + [r.name])
     models = {
-        name: (requests[m["rule"]].get("slurm_partition") or "default", _rule_env(workflow.get_rule(m["rule"])), m)
-        for name, m in scoring_models(config["data"]["quality"], GB_PLAN).items()
+        name: (requests[m["rule"]].get("slurm_partition") or "default", _rule_env(workflow.get_rule(m["rule"])))
+        for name, m in SCORING_MODELS.items()
     }
     return requests, envs, gpu, models
 
@@ -268,19 +270,19 @@ def preflight_fragments(wildcards):
     runnable = runnable_node_checks({p: n for p, (n, _) in gpu.items()})
     on_slurm = lambda p: runnable is None or p == "default" or p in runnable[0]
     # A model's rule asking for GPUs its partition lacks would wait forever; the slurm row says so.
-    fits = lambda p, m: runnable is None or p in runnable[1] or not gpus(requests[m["rule"]])
+    fits = lambda p, name: runnable is None or p in runnable[1] or not gpus(requests[SCORING_MODELS[name]["rule"]])
     return (
         [f"{PREFLIGHT_DIR}/{c}.csv" for c in LOCAL_CHECKS]
         + [f"{PREFLIGHT_DIR}/env/{p}/{e}.csv" for p, e in envs if on_slurm(p)]
         + [f"{PREFLIGHT_DIR}/gpu/{p}.csv" for p in gpu if runnable is None or p in runnable[1]]
-        + [f"{PREFLIGHT_DIR}/model/{n}/{p}/{e}.csv" for n, (p, e, m) in models.items() if on_slurm(p) and fits(p, m)]
+        + [f"{PREFLIGHT_DIR}/model/{n}/{p}/{e}.csv" for n, (p, e) in models.items() if on_slurm(p) and fits(p, n)]
     )
 
 
 def model_check_resources():
     """A model check's job asks for what the rule that loads the model asks for (memory, GPUs
     on one node), on its partition, with the preflight's short time limit."""
-    used = lambda wc: preflight_jobs()[0][preflight_jobs()[3][wc.model][2]["rule"]]
+    used = lambda wc: request(config["resources"], SCORING_MODELS[wc.model]["rule"])
     return {
         **node_resources("preflight_model"),
         "mem_mb": lambda wc: used(wc)["mem_mb"],

@@ -77,10 +77,10 @@ rule preflight_model:
         temp("results/preflight/{run}/model/{model}/{partition}/{env}.csv"),
     wildcard_constraints:
         run=PREFLIGHT_RUN,
-        model="|".join(map(re.escape, preflight_jobs()[3])) or "(?!)",
+        model="|".join(map(re.escape, SCORING_MODELS)) or "(?!)",
         partition=r"[^/]+",
     params:
-        model=lambda wc: preflight_jobs()[3][wc.model][2],
+        model=lambda wc: SCORING_MODELS[wc.model],
     log:
         "results/logs/preflight/{run}/model/{model}/{partition}/{env}.log",
     conda:

@@ -3,14 +3,12 @@
 from amalia_wf.jobs import setup
 
 setup(snakemake)
-import json
 import logging
 
 from amalia_wf.evaluate.ptc_mining import mine, sentences
-from amalia_wf.io import read_jsonl_gz, write_json, write_jsonl
+from amalia_wf.io import read_jsonl, read_jsonl_gz, write_json, write_jsonl
 
-with open(snakemake.input.heldout, encoding="utf-8") as f:
-    pairs = [json.loads(line) for line in f]
+pairs = list(read_jsonl(snakemake.input.heldout))
 seen = {s for page in read_jsonl_gz(snakemake.input.train) for s in sentences(page["blocks"])}
 items, stats = mine(pairs, seen, **snakemake.params.mining)
 if not items:

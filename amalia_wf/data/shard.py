@@ -8,6 +8,7 @@ from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import Any
 
 from datatrove.pipeline.formatters import FTFYFormatter, SymbolLinesFormatter
@@ -196,14 +197,10 @@ def ordered_map(
     # fork: a job's script is not an importable module (spawn would re-run it), and the workers share
     # the parent's loaded models instead of loading them again.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        pending: deque[Future[tuple[list[dict[str, Any]], Tally]]] = deque()
         todo = iter(files)
-        for file_index, path in todo:
-            pending.append(pool.submit(_work, collection, file_index, path))
-            if len(pending) >= 2 * workers:
-                break
+        pending: deque[Future[tuple[list[dict[str, Any]], Tally]]] = deque(
+            pool.submit(_work, collection, i, path) for i, path in islice(todo, 2 * workers)
+        )
         while pending:
             yield pending.popleft().result()
-            for file_index, path in todo:
-                pending.append(pool.submit(_work, collection, file_index, path))
-                break
+            pending.extend(pool.submit(_work, collection, i, path) for i, path in islice(todo, 1))

@@ -11,13 +11,14 @@ standard error counts that the two sides are paired.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from amalia_wf.io import read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,8 @@ def page_text(side: Mapping[str, Any]) -> str:
 
 
 def read_heldout(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
-    pairs = []
-    for path in paths:
-        with open(path, encoding="utf-8") as f:
-            pairs += [json.loads(line) for line in f if line.strip()]
-    return pairs
+    """Every held-out pair of the debian collections' heldout.jsonl files."""
+    return [pair for path in paths for pair in read_jsonl(path)]
 
 
 def text_nll(model: Any, tokenizer: Any, text: str, window: int) -> tuple[float, int]:
@@ -47,9 +45,7 @@ def text_nll(model: Any, tokenizer: Any, text: str, window: int) -> tuple[float,
     total, count = 0.0, 0
     with torch.inference_mode():
         for start in range(0, max(len(ids) - 1, 0), window - 1):
-            chunk = ids[start : start + window]
-            if len(chunk) < 2:
-                break
+            chunk = ids[start : start + window]  # at least 2 tokens: start < len(ids) - 1
             inputs = torch.tensor([chunk], device=model.device)
             logits = model(input_ids=inputs).logits[0, :-1].float()
             nll = torch.nn.functional.cross_entropy(logits, inputs[0, 1:], reduction="sum")
